@@ -1,0 +1,120 @@
+"""The BLIP strategy: clip after every optimizer step, freeze bits at every task end."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from blip_rl.clip import clip_
+from blip_rl.config import option
+from blip_rl.consolidate import LayerReport, consolidate_layer
+from blip_rl.fisher import LogLikelihood, fisher_diagonal
+from blip_rl.layers import blip_layers
+from blip_rl.strategy import Strategy
+
+DEFAULT_PRIOR = 1e-15
+"""f0 where no benchmark or suite sets one (the paper's MNIST value)."""
+
+
+@dataclass(frozen=True)
+class BlipConfig:
+    """BLIP hyper-parameters (spec s.1-4)."""
+
+    bits: int = option(20, "N, bits per quantized parameter, 1..32")
+    fisher_prior: float | None = option(
+        None,
+        "f0: prior Fisher F_0 = f0 * fan per layer; larger freezes fewer bits "
+        "[default: the paper's value for the benchmark or suite]",
+    )
+    strict: bool = option(
+        False, "freeze radius 2^-(S+1) - 2^-(N+1), so Q(u, S) never moves (paper: 2^-S)"
+    )
+    snap: bool = option(True, "set weights to their S-bit centers at task end (authors' code)")
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bits <= 32:
+            raise ValueError(f"bits must be in 1..32, got {self.bits}")
+        prior = self.fisher_prior
+        if prior is not None and not (math.isfinite(prior) and prior > 0):
+            raise ValueError(f"fisher_prior must be a finite number > 0, got {prior}")
+
+    @property
+    def prior(self) -> float:
+        """f0 in effect."""
+        return DEFAULT_PRIOR if self.fisher_prior is None else self.fisher_prior
+
+
+class Blip(Strategy):
+    """BLIP on every :class:`~blip_rl.layers.BlipLayer` of ``model``; other layers untouched.
+
+    The state lives in the layers' buffers (so it travels with ``state_dict``); this object
+    holds none. Creating it on a model that has learned no task yet sets the prior Fisher.
+    """
+
+    name = "blip"
+
+    def __init__(self, model: nn.Module, config: BlipConfig = BlipConfig()) -> None:
+        super().__init__(model)
+        self.config = config
+        self.layers = blip_layers(model)
+        if not self.layers:
+            raise ValueError(f"{type(model).__name__} has no BLIP layers (BlipLinear, BlipConv2d)")
+        for name, layer in self.layers:
+            if layer.bits != config.bits:
+                raise ValueError(
+                    f"layer {name} has {layer.bits} bits but BlipConfig.bits is {config.bits}"
+                )
+        if self.tasks_seen == 0:
+            for _, layer in self.layers:
+                for pname, _, _ in layer.blip_tensors():
+                    layer.fisher(pname).fill_(config.prior * layer.fan)
+
+    @property
+    def tasks_seen(self) -> int:
+        """Tasks consolidated so far."""
+        seen = {int(layer.tasks_seen) for _, layer in self.layers}
+        if len(seen) != 1:
+            raise RuntimeError(f"BLIP layers disagree on tasks_seen: {sorted(seen)}")
+        return seen.pop()
+
+    def clip_(self) -> None:
+        """Eq. 4 on every BLIP parameter, in place."""
+        for _, layer in self.layers:
+            for pname, param, bound in layer.blip_tensors():
+                clip_(
+                    param, layer.center(pname), layer.frozen_bits(pname), bound, layer.bits,
+                    self.config.strict,
+                )
+
+    def consolidate(
+        self, batches: Iterable[Any], log_likelihood: LogLikelihood
+    ) -> list[LayerReport]:
+        """End of task (spec s.4): Fisher on the current weights, then freeze, center, snap.
+
+        Raises ``FloatingPointError`` before changing any state if the Fisher is not finite.
+        """
+        layers = [layer for _, layer in self.layers]
+        fisher, _ = fisher_diagonal(self.model, batches, log_likelihood, layers)
+        for name, layer in self.layers:
+            for pname, value in fisher[layer].items():
+                if not torch.isfinite(value).all():
+                    raise FloatingPointError(
+                        f"non-finite Fisher information in {name}.{pname}; BLIP state unchanged"
+                    )
+        return [
+            consolidate_layer(name, layer, fisher[layer], self.config.snap, self.config.strict)
+            for name, layer in self.layers
+        ]
+
+    def after_optimizer_step(self) -> None:
+        self.clip_()
+
+    def on_task_end(
+        self, task: int, batches: Iterable[Any], log_likelihood: LogLikelihood
+    ) -> dict[str, Any]:
+        return {"layers": [asdict(r) for r in self.consolidate(batches, log_likelihood)]}

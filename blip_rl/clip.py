@@ -1,0 +1,49 @@
+"""Eq. 4: after every optimizer step, keep frozen bits from flipping."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from blip_rl.layers import range_limit
+
+
+def freeze_radius(frozen_bits: Tensor, bits: int, strict: bool = False) -> Tensor:
+    """How far (scaled units) a parameter with S frozen bits may move from its center.
+
+    Paper: 2^-S, which lets Q(u, S) move by one step of 2^-S; 0 where S = N, so a fully
+    frozen parameter never changes. Strict: 2^-(S+1) - 2^-(N+1), which keeps Q(u, S) == c.
+
+    Args:
+        frozen_bits: uint8 S, any shape.
+        bits: N.
+        strict: use the strict radius.
+
+    Returns:
+        float32 tensor shaped like ``frozen_bits``.
+    """
+    s = frozen_bits.to(torch.float32)
+    if strict:
+        return torch.exp2(-(s + 1)) - 2.0 ** -(bits + 1)
+    return torch.where(s >= bits, torch.zeros_like(s), torch.exp2(-s))
+
+
+@torch.no_grad()
+def clip_(
+    param: Tensor, center: Tensor, frozen_bits: Tensor, bound: float, bits: int,
+    strict: bool = False,
+) -> None:
+    """Clamp ``param`` in place: u into [c - r, c + r], then into +-(1 - 2^-(N+1)) (Eq. 4).
+
+    Args:
+        param: float32 parameter in its own units (u = param / bound).
+        center: float32 c, scaled units, shaped like ``param``.
+        frozen_bits: uint8 S, shaped like ``param``.
+        bound: the parameter's scale.
+        bits: N.
+        strict: see :func:`freeze_radius`.
+    """
+    radius = freeze_radius(frozen_bits, bits, strict)
+    param.clamp_((center - radius) * bound, (center + radius) * bound)
+    limit = range_limit(bits) * bound
+    param.clamp_(-limit, limit)

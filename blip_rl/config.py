@@ -1,0 +1,140 @@
+"""Command-line flags generated from frozen dataclass configs, so a flag and its default are
+written once (the field). Nested dataclass fields are flattened: their fields become flags too.
+
+A field's help text and allowed values come from :func:`option`'s metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+
+def option(default: Any, help: str, choices: Sequence[str] | None = None) -> Any:  # noqa: A002
+    """A dataclass field that is also a command-line flag ``--field-name``."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+
+
+def nested(cls: type) -> Any:
+    """A field holding another config dataclass; its fields become flags of the parent."""
+    return dataclasses.field(default_factory=cls)
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (no usage dump): ``prog: error: message``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_int_list(text: str) -> tuple[int, ...]:
+    """``"0,1,2"`` -> ``(0, 1, 2)``."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid list {text!r}; expected comma-separated integers, e.g. 0,1,2"
+        ) from None
+    return values
+
+
+def parse_str_list(text: str) -> tuple[str, ...]:
+    """``"a,b"`` -> ``("a", "b")``; empty items are an error."""
+    values = tuple(part.strip() for part in text.split(","))
+    if not all(values):
+        raise argparse.ArgumentTypeError(
+            f"invalid list {text!r}; expected comma-separated names, e.g. a,b"
+        )
+    return values
+
+
+def _typed(parse: type, name: str) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {name} value {text!r}") from None
+
+    return convert
+
+
+_SCALARS = {int: _typed(int, "integer"), float: _typed(float, "number"), str: str}
+_LISTS = {int: parse_int_list, str: parse_str_list}
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
+    hints = typing.get_type_hints(cls)
+    return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Add one flag per field of the dataclass ``cls`` (recursing into nested configs)."""
+    for f, tp in _fields(cls):
+        if dataclasses.is_dataclass(tp):
+            add_config_arguments(parser, tp)
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        choices = f.metadata.get("choices")
+        base = _unwrap_optional(tp)
+        kwargs: dict[str, Any] = {"dest": f.name, "default": f.default}
+        if base is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(base) is tuple:
+            kwargs["type"] = _LISTS[typing.get_args(base)[0]]
+            kwargs["metavar"] = f.name.upper()
+        else:
+            kwargs["type"] = _SCALARS[base]
+            kwargs["metavar"] = f.name.upper()
+        if choices:
+            help_text += f" ({', '.join(choices)})"
+        if f.default is not None and base is not bool:
+            shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+            help_text += f" [default: {shown}]"
+        parser.add_argument(flag, help=help_text, **kwargs)
+
+
+def config_from_args(cls: type, args: argparse.Namespace) -> Any:
+    """Build ``cls`` from parsed flags; raises ``ValueError`` (from validation) on bad values."""
+    values = {}
+    for f, tp in _fields(cls):
+        if dataclasses.is_dataclass(tp):
+            values[f.name] = config_from_args(tp, args)
+            continue
+        value = getattr(args, f.name)
+        choices = f.metadata.get("choices")
+        items = value if isinstance(value, tuple) else (value,)
+        if choices and value is not None:
+            bad = [v for v in items if v not in choices]
+            if bad:
+                flag = "--" + f.name.replace("_", "-")
+                raise ValueError(
+                    f"unknown {f.name.rstrip('s')} {bad[0]!r} for {flag}; "
+                    f"choose from: {', '.join(choices)}"
+                )
+        values[f.name] = value
+    return cls(**values)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """JSON-able dict of a (nested) config; tuples become lists."""
+    return dataclasses.asdict(config)
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    """Print a one-line error and exit with status 2 (bad input)."""
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    raise SystemExit(2)

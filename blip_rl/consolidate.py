@@ -1,0 +1,91 @@
+"""End of a task: information gain (Eq. 8) -> frozen bits, new centers, running Fisher (Eq. 7)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from blip_rl.clip import clip_
+from blip_rl.layers import BlipLayer
+from blip_rl.quant import quantize
+
+
+def information_gain(fisher_old: Tensor, fisher_new: Tensor, t: int) -> Tensor:
+    """Eq. 8, in bits, elementwise: ``1/2 log2((t F_{0:t-1} + F_t) / (t F_{0:t-1}))``.
+
+    Args:
+        fisher_old: F_{0:t-1} (> 0; F_{0:0} is the prior).
+        fisher_new: F_t (>= 0), same shape.
+        t: 1-based index of the task just learned.
+    """
+    if t < 1:
+        raise ValueError(f"t is the 1-based index of the task just learned, got {t}")
+    return 0.5 * torch.log1p(fisher_new / (t * fisher_old)) / math.log(2.0)
+
+
+def bits_to_freeze(gain: Tensor, frozen_bits: Tensor, bits: int) -> Tensor:
+    """New bits n_t = clamp(ceil(IG), 0, N - S), uint8, shaped like ``gain``."""
+    free = bits - frozen_bits.to(torch.int16)
+    n_new = torch.ceil(gain).clamp(min=0).to(torch.int16)
+    return torch.minimum(n_new, free).to(torch.uint8)
+
+
+def running_fisher(fisher_old: Tensor, fisher_new: Tensor, t: int) -> Tensor:
+    """Eq. 7: F_{0:t} = (t F_{0:t-1} + F_t) / (t + 1)."""
+    return (t * fisher_old + fisher_new) / (t + 1)
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """What one consolidation did to one BLIP layer (weight and bias together)."""
+
+    layer: str
+    params: int
+    bits_added_mean: float
+    frozen_mean: float
+    frozen_min: int
+    frozen_max: int
+    fully_frozen_share: float  # parameters with S = N
+    free_bit_share: float  # sum(N - S) / (N * params)
+
+
+@torch.no_grad()
+def consolidate_layer(
+    name: str, layer: BlipLayer, fisher_new: dict[str, Tensor], snap: bool, strict: bool
+) -> LayerReport:
+    """Spec s.4 steps 2-6 for one layer, given F_t for its parameters (step 1).
+
+    In order: IG from the running Fisher, S += n_t, c = Q(u, new S), snap u <- c (then the
+    clip, which only moves u where |c| exceeds the range limit), running Fisher update,
+    ``tasks_seen`` += 1.
+    """
+    t = int(layer.tasks_seen) + 1
+    added, frozen = [], []
+    for pname, param, bound in layer.blip_tensors():
+        state_s, center, fisher = layer.frozen_bits(pname), layer.center(pname), layer.fisher(pname)
+        gain = information_gain(fisher, fisher_new[pname], t)
+        new_bits = bits_to_freeze(gain, state_s, layer.bits)
+        state_s += new_bits
+        center.copy_(quantize(param / bound, state_s))
+        if snap:
+            param.copy_(center * bound)
+        clip_(param, center, state_s, bound, layer.bits, strict)
+        fisher.copy_(running_fisher(fisher, fisher_new[pname], t))
+        added.append(new_bits.flatten())
+        frozen.append(state_s.flatten())
+    layer.tasks_seen.fill_(t)
+    n_added = torch.cat(added).float()
+    s = torch.cat(frozen)
+    return LayerReport(
+        layer=name,
+        params=s.numel(),
+        bits_added_mean=float(n_added.mean()),
+        frozen_mean=float(s.float().mean()),
+        frozen_min=int(s.min()),
+        frozen_max=int(s.max()),
+        fully_frozen_share=float((s == layer.bits).float().mean()),
+        free_bit_share=float((layer.bits - s.float()).sum() / (layer.bits * s.numel())),
+    )

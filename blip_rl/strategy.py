@@ -1,0 +1,66 @@
+"""The plug-in interface that BLIP, EWC and fine-tuning share, and the factory that builds them.
+
+A training loop (classification or RL) owns the model, the data and the optimizer; it calls
+``on_task_start`` before each task, ``attach`` on each new optimizer (so the strategy's hooks
+run around every ``optimizer.step()``), and ``on_task_end`` after each task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from torch import nn
+from torch.optim import Optimizer
+from torch.utils.hooks import RemovableHandle
+
+from blip_rl.fisher import LogLikelihood
+from blip_rl.layers import blip_layers
+
+
+class Strategy:
+    """Continual-learning strategy. The base class is plain fine-tuning: every hook is a no-op."""
+
+    name: ClassVar[str] = "ft"
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def on_task_start(self, task: int) -> None:
+        """Before training task ``task`` (0-based)."""
+
+    def before_optimizer_step(self) -> None:
+        """After gradients are computed, before the optimizer uses them."""
+
+    def after_optimizer_step(self) -> None:
+        """Right after every optimizer step."""
+
+    def on_task_end(
+        self, task: int, batches: Iterable[Any], log_likelihood: LogLikelihood
+    ) -> dict[str, Any]:
+        """After training task ``task``; ``batches`` are its samples for a Fisher estimate
+        (iterated only by strategies that need one). Returns a JSON-able report."""
+        return {}
+
+    def attach(self, optimizer: Optimizer) -> list[RemovableHandle]:
+        """Run this strategy's step hooks around every ``optimizer.step()``."""
+        return [
+            optimizer.register_step_pre_hook(lambda *_: self.before_optimizer_step()),
+            optimizer.register_step_post_hook(lambda *_: self.after_optimizer_step()),
+        ]
+
+
+class FineTune(Strategy):
+    """FT: train every task with no protection of earlier ones."""
+
+    name = "ft"
+
+
+class FineTuneFix(Strategy):
+    """FT-FIX: learn the shared layers on the first task only, then train only new heads."""
+
+    name = "ftfix"
+
+    def on_task_start(self, task: int) -> None:
+        for _, layer in blip_layers(self.model):
+            layer.requires_grad_(task == 0)

@@ -1,0 +1,114 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from blip_rl import Blip, BlipConfig, BlipLinear, information_gain, quantize
+from blip_rl.consolidate import bits_to_freeze, running_fisher
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    f_old=st.floats(1e-20, 1e3),
+    f_new=st.floats(0, 1e3),
+    t=st.integers(1, 50),
+)
+def test_information_gain_matches_eq8(f_old, f_new, t):
+    got = information_gain(torch.tensor([f_old], dtype=torch.float64), torch.tensor([f_new], dtype=torch.float64), t)
+    expected = 0.5 * math.log2((t * f_old + f_new) / (t * f_old))
+    assert math.isclose(got.item(), expected, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_information_gain_needs_a_1_based_task_index():
+    with pytest.raises(ValueError, match="1-based"):
+        information_gain(torch.ones(1), torch.ones(1), 0)
+
+
+def test_new_bits_are_the_ceiling_clamped_to_what_is_free():
+    gain = torch.tensor([-0.3, 0.0, 0.2, 1.0, 3.5, 100.0])
+    s = torch.tensor([0, 0, 0, 0, 18, 5], dtype=torch.uint8)
+    assert bits_to_freeze(gain, s, 20).tolist() == [0, 0, 1, 1, 2, 15]
+
+
+def test_running_fisher_is_eq7():
+    assert running_fisher(torch.tensor(2.0), torch.tensor(5.0), 3).item() == (3 * 2 + 5) / 4
+
+
+def fixed_fisher_ll(model, x):
+    return model(x)[:, 0]
+
+
+def test_consolidation_order_and_new_s_center():
+    """Fisher -> IG -> S -> center Q(u, new S) -> snap -> running Fisher, for a known Fisher."""
+    torch.manual_seed(0)
+    layer = BlipLinear(2, 1, bias=False, bits=20)
+    model = nn.Sequential(layer)
+    prior = 1e-6
+    blip = Blip(model, BlipConfig(fisher_prior=prior))
+    f0 = prior * layer.fan
+    assert torch.equal(layer.weight_fisher, torch.full((1, 2), f0))
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.3, -0.7]]) * layer.bound)
+    u = layer.weight.detach() / layer.bound
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # F_t = mean of squared inputs = [0.5, 0.5]
+    f_t = torch.full((1, 2), 0.5)
+    report = blip.consolidate([x], fixed_fisher_ll)
+    expected_s = torch.ceil(0.5 * torch.log2((f0 + f_t) / f0)).to(torch.uint8)
+    assert torch.equal(layer.weight_frozen_bits, expected_s)
+    expected_c = quantize(u, expected_s)
+    assert torch.equal(layer.weight_center, expected_c)  # the NEW S, not the old S = 0
+    assert torch.equal(layer.weight, expected_c * layer.bound)  # snapped
+    torch.testing.assert_close(layer.weight_fisher, (f0 + f_t) / 2)
+    assert blip.tasks_seen == 1
+    assert report[0].frozen_min == int(expected_s.min())
+
+
+def test_zero_bit_weights_are_snapped_to_zero_unless_snap_is_off():
+    for snap in (True, False):
+        layer = BlipLinear(2, 1, bias=False)
+        blip = Blip(nn.Sequential(layer), BlipConfig(fisher_prior=1.0, snap=snap))
+        w = layer.weight.detach().clone()
+        # Input 0 on feature 1: its Fisher is 0, so no bits are frozen there.
+        blip.consolidate([torch.tensor([[1.0, 0.0]])], fixed_fisher_ll)
+        assert layer.weight_frozen_bits[0, 1] == 0
+        assert layer.weight[0, 1].item() == (0.0 if snap else w[0, 1].item())
+
+
+def test_second_task_uses_t_and_the_running_fisher():
+    layer = BlipLinear(1, 1, bias=False)
+    blip = Blip(nn.Sequential(layer), BlipConfig(fisher_prior=1e-3))
+    x = torch.tensor([[1.0]])
+    blip.consolidate([x], fixed_fisher_ll)
+    f01 = layer.weight_fisher.clone()
+    s1 = layer.weight_frozen_bits.clone()
+    blip.consolidate([2 * x], fixed_fisher_ll)  # F_2 = 4
+    gain = 0.5 * torch.log2((2 * f01 + 4.0) / (2 * f01))
+    assert torch.equal(layer.weight_frozen_bits, s1 + torch.ceil(gain).to(torch.uint8))
+    torch.testing.assert_close(layer.weight_fisher, (2 * f01 + 4.0) / 3)
+    assert blip.tasks_seen == 2
+
+
+def test_non_finite_fisher_changes_no_state():
+    layer = BlipLinear(1, 1, bias=False)
+    blip = Blip(nn.Sequential(layer))
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    with pytest.raises(FloatingPointError, match="0"):
+        blip.consolidate([torch.tensor([[float("nan")]])], fixed_fisher_ll)
+    for k, v in layer.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+def test_blip_needs_blip_layers_with_matching_bits():
+    with pytest.raises(ValueError, match="no BLIP layers"):
+        Blip(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="8 bits"):
+        Blip(nn.Sequential(BlipLinear(2, 2, bits=8)), BlipConfig(bits=20))
+
+
+@pytest.mark.parametrize("bad", [{"bits": 0}, {"bits": 33}, {"fisher_prior": 0.0}, {"fisher_prior": float("inf")}])
+def test_bad_blip_config_is_refused(bad):
+    with pytest.raises(ValueError, match="got"):
+        BlipConfig(**bad)
