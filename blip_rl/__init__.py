@@ -3,7 +3,7 @@
 from blip_rl.blip import Blip, BlipConfig
 from blip_rl.consolidate import LayerReport, information_gain
 from blip_rl.ewc import Ewc, EwcConfig
-from blip_rl.fisher import fisher_diagonal
+from blip_rl.fisher import fisher_diagonal, sampled_log_prob
 from blip_rl.layers import BlipConv2d, BlipLayer, BlipLinear, blip_layers
 from blip_rl.methods import METHODS, make_strategy
 from blip_rl.metrics import Accuracy, acc_bwt
@@ -27,6 +27,7 @@ __all__ = [
     "acc_bwt",
     "blip_layers",
     "fisher_diagonal",
+    "sampled_log_prob",
     "information_gain",
     "make_strategy",
     "quantize",

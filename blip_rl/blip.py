@@ -87,7 +87,11 @@ class Blip(Strategy):
         for _, layer in self.layers:
             for pname, param, bound in layer.blip_tensors():
                 clip_(
-                    param, layer.center(pname), layer.frozen_bits(pname), bound, layer.bits,
+                    param,
+                    layer.center(pname),
+                    layer.frozen_bits(pname),
+                    bound,
+                    layer.bits,
                     self.config.strict,
                 )
 

@@ -30,7 +30,11 @@ def freeze_radius(frozen_bits: Tensor, bits: int, strict: bool = False) -> Tenso
 
 @torch.no_grad()
 def clip_(
-    param: Tensor, center: Tensor, frozen_bits: Tensor, bound: float, bits: int,
+    param: Tensor,
+    center: Tensor,
+    frozen_bits: Tensor,
+    bound: float,
+    bits: int,
     strict: bool = False,
 ) -> None:
     """Clamp ``param`` in place: u into [c - r, c + r], then into +-(1 - 2^-(N+1)) (Eq. 4).

@@ -39,7 +39,8 @@ def range_limit(bits: int) -> float:
 class BlipLayer(nn.Module):
     """Behaviour shared by BLIP layers: state buffers, bounds and the cached quantized forward.
 
-    Subclasses set ``fan_in``/``fan_out`` before calling :meth:`_init_blip`.
+    Subclasses list it before the torch layer (``class BlipLinear(BlipLayer, nn.Linear)``) and
+    set ``fan_in``/``fan_out`` before calling :meth:`_init_blip`.
     """
 
     bits: int
@@ -63,9 +64,7 @@ class BlipLayer(nn.Module):
         self._quantized: dict[str, tuple[tuple[int, int], Tensor]] = {}
         self.register_buffer("tasks_seen", torch.zeros((), dtype=torch.int64))
         for name, param in self._named_blip_params():
-            self.register_buffer(
-                f"{name}_frozen_bits", torch.zeros_like(param, dtype=torch.uint8)
-            )
+            self.register_buffer(f"{name}_frozen_bits", torch.zeros_like(param, dtype=torch.uint8))
             self.register_buffer(f"{name}_center", torch.zeros_like(param, dtype=torch.float32))
             self.register_buffer(f"{name}_fisher", torch.zeros_like(param, dtype=torch.float32))
         self._clamp_into_range()
@@ -114,11 +113,17 @@ class BlipLayer(nn.Module):
     def quantized_bias(self) -> Tensor | None:
         return None if self.bias is None else self.quantized("bias")
 
-    def blip_repr(self) -> str:
-        return f"bits={self.bits}, bound={self.bound:.4g}"
+    def reset_parameters(self) -> None:
+        """The layer's usual init, then clamped into the quantization range."""
+        super().reset_parameters()
+        if hasattr(self, "bits"):  # the base __init__ runs this before BLIP is set up
+            self._clamp_into_range()
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, bits={self.bits}, bound={self.bound:.4g}"
 
 
-class BlipLinear(nn.Linear, BlipLayer):
+class BlipLinear(BlipLayer, nn.Linear):
     """Drop-in ``nn.Linear`` with N-bit weights (Eq. 2) and BLIP state buffers.
 
     Args: those of ``nn.Linear``, plus ``bits`` (N) and ``fan`` ('in': bound 6/sqrt(fan_in),
@@ -141,19 +146,11 @@ class BlipLinear(nn.Linear, BlipLayer):
         self.fan_in, self.fan_out = in_features, out_features
         self._init_blip(bits, fan)
 
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
-        if hasattr(self, "bits"):
-            self._clamp_into_range()
-
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.quantized("weight"), self.quantized_bias())
 
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self.blip_repr()}"
 
-
-class BlipConv2d(nn.Conv2d, BlipLayer):
+class BlipConv2d(BlipLayer, nn.Conv2d):
     """Drop-in ``nn.Conv2d`` (groups=1, zero padding given as ints) with N-bit weights.
 
     fan_in = in_channels * kh * kw, fan_out = out_channels * kh * kw.
@@ -185,23 +182,24 @@ class BlipConv2d(nn.Conv2d, BlipLayer):
                 f"padding_mode={padding_mode!r}"
             )
         super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
         )
         kernel = self.kernel_size[0] * self.kernel_size[1]
         self.fan_in, self.fan_out = in_channels * kernel, out_channels * kernel
         self._init_blip(bits, fan)
 
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
-        if hasattr(self, "bits"):
-            self._clamp_into_range()
-
     def forward(self, x: Tensor) -> Tensor:
         return self._conv_forward(x, self.quantized("weight"), self.quantized_bias())
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, {self.blip_repr()}"
 
 
 def blip_layers(model: nn.Module) -> list[tuple[str, BlipLayer]]:

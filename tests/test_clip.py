@@ -32,7 +32,11 @@ def random_state(layer, bits, gen):
 def test_frozen_parameters_never_leave_their_interval(bits, strict, conv, bias, steps, seed):
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    layer = BlipConv2d(2, 3, 2, bias=bias, bits=bits) if conv else BlipLinear(4, 3, bias=bias, bits=bits)
+    layer = (
+        BlipConv2d(2, 3, 2, bias=bias, bits=bits)
+        if conv
+        else BlipLinear(4, 3, bias=bias, bits=bits)
+    )
     model = nn.Sequential(layer)
     random_state(layer, bits, gen)
     blip = Blip(model, BlipConfig(bits=bits, strict=strict))

@@ -17,7 +17,9 @@ from blip_rl.consolidate import bits_to_freeze, running_fisher
     t=st.integers(1, 50),
 )
 def test_information_gain_matches_eq8(f_old, f_new, t):
-    got = information_gain(torch.tensor([f_old], dtype=torch.float64), torch.tensor([f_new], dtype=torch.float64), t)
+    got = information_gain(
+        torch.tensor([f_old], dtype=torch.float64), torch.tensor([f_new], dtype=torch.float64), t
+    )
     expected = 0.5 * math.log2((t * f_old + f_new) / (t * f_old))
     assert math.isclose(got.item(), expected, rel_tol=1e-9, abs_tol=1e-12)
 
@@ -108,7 +110,9 @@ def test_blip_needs_blip_layers_with_matching_bits():
         Blip(nn.Sequential(BlipLinear(2, 2, bits=8)), BlipConfig(bits=20))
 
 
-@pytest.mark.parametrize("bad", [{"bits": 0}, {"bits": 33}, {"fisher_prior": 0.0}, {"fisher_prior": float("inf")}])
+@pytest.mark.parametrize(
+    "bad", [{"bits": 0}, {"bits": 33}, {"fisher_prior": 0.0}, {"fisher_prior": float("inf")}]
+)
 def test_bad_blip_config_is_refused(bad):
     with pytest.raises(ValueError, match="got"):
         BlipConfig(**bad)

@@ -99,3 +99,16 @@ def test_log_likelihood_must_be_per_sample():
     layer = BlipLinear(3, 2)
     with pytest.raises(ValueError, match=r"shape \(B,\)"):
         fisher_diagonal(layer, [torch.randn(4, 3)], lambda m, x: m(x).sum(), [layer])
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding, dilation",
+    [(3, 1, 0, 1), ((3, 2), (2, 1), (1, 2), (2, 1)), (8, 4, 0, 1)],
+)
+def test_conv_patches_equal_unfold(kernel, stride, padding, dilation):
+    from blip_rl.fisher import conv_patches
+
+    layer = BlipConv2d(2, 3, kernel, stride=stride, padding=padding, dilation=dilation)
+    x = torch.randn(3, 2, 20, 19)
+    ref = nn.functional.unfold(x, layer.kernel_size, layer.dilation, layer.padding, layer.stride)
+    assert torch.equal(conv_patches(layer, x), ref.transpose(1, 2))

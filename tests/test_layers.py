@@ -46,7 +46,9 @@ def test_state_is_nine_bytes_per_parameter_and_in_the_state_dict():
     sd = layer.state_dict()
     params = sum(p.numel() for p in layer.parameters())
     state = sum(
-        v.numel() * v.element_size() for k, v in sd.items() if k.endswith(("_frozen_bits", "_center", "_fisher"))
+        v.numel() * v.element_size()
+        for k, v in sd.items()
+        if k.endswith(("_frozen_bits", "_center", "_fisher"))
     )
     assert state == 9 * params
     assert sd["weight_frozen_bits"].dtype == torch.uint8
@@ -62,9 +64,13 @@ def test_quantized_weight_is_recomputed_after_in_place_updates_only():
         assert layer.quantized("weight") is first  # cached between updates
     with torch.no_grad():
         layer.weight.add_(0.5)
-    torch.testing.assert_close(layer(x), nn.functional.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        layer(x), nn.functional.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=0
+    )
     layer.load_state_dict(BlipLinear(3, 2).state_dict())
-    torch.testing.assert_close(layer(x), nn.functional.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        layer(x), nn.functional.linear(x, layer.weight, layer.bias), atol=1e-5, rtol=0
+    )
 
 
 def test_initial_weights_are_inside_the_range():

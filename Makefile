@@ -1,0 +1,35 @@
+# Fresh machine: `make demo` (set up .venv, run the main job) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+
+.PHONY: install demo test test-all lint bench
+
+install: $(VENV)/.installed
+
+# torch first and pinned in the same command as the project, so pip never pulls a second
+# (CUDA) build to satisfy the project's torch>=2.2 range.
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[dev]" "$(TORCH)"
+	$(BIN)/python -c "import torch; print('torch', torch.__version__)"
+	touch $@
+
+demo: install
+	$(BIN)/blip-rl classify --benchmark digits5 --method blip
+	$(BIN)/blip-rl classify --benchmark digits5 --method ft
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-all: install
+	$(BIN)/python -m pytest -q -m ""
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python benchmarks/fisher.py

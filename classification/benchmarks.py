@@ -1,0 +1,278 @@
+"""The continual image-classification benchmarks: each a sequence of tasks with its own head.
+
+| name | tasks | data | net |
+|---|---|---|---|
+| digits5 | 5 x 2 classes | scikit-learn digits (bundled) | MLP |
+| pdigits | 10 permutations x 10 classes | scikit-learn digits (bundled) | MLP |
+| mnist5 | 5 x 2 classes | MNIST IDX | MLP |
+| pmnist | 10 permutations x 10 classes | MNIST IDX | MLP |
+| cifar | CIFAR-10 (5 x 2) alternating with CIFAR-100 (5 x 20) | CIFAR python pickles | AlexNet |
+| miniimagenet | 20 x 5 classes | class-per-folder tree | AlexNet |
+| five | CIFAR-10, notMNIST, MNIST, SVHN, Fashion-MNIST | all of those | AlexNet |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from blip_rl.classification import data
+from blip_rl.classification.data import Arrays, DataError
+
+
+@dataclass
+class Split:
+    """Images of one task split: x uint8 (N, C, H, W), y int64 (N,) in 0..classes-1.
+
+    ``permutation`` (pixel order, (C*H*W,)) is applied per batch, so permuted tasks share
+    one copy of the images.
+    """
+
+    x: Tensor
+    y: Tensor
+    permutation: Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def batch(self, idx: Tensor, device: torch.device) -> tuple[Tensor, Tensor]:
+        """float32 (B, C, H, W) standardised images and int64 (B,) labels on ``device``."""
+        x = self.x[idx].to(device=device, dtype=torch.float32) / 255.0
+        if self.permutation is not None:
+            x = x.flatten(1)[:, self.permutation.to(device)].view_as(x)
+        return (x - 0.5) / 0.5, self.y[idx].to(device)
+
+
+@dataclass
+class Task:
+    name: str
+    classes: int
+    train: Split
+    test: Split
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    net: str  # 'mlp' or 'alexnet'
+    lr: float  # SGD learning rate of the paper / authors' code
+    fisher_prior: float  # f0 of the authors' code
+    build: Callable[[Path | None], list[Task]]
+    needs_files: bool = True
+
+
+def _tensors(arrays: Arrays) -> tuple[Tensor, Tensor]:
+    x, y = arrays
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
+
+
+def class_split(name: str, train: Arrays, test: Arrays, groups: list[list[int]]) -> list[Task]:
+    """One task per group of original class ids; labels renumbered 0..len(group)-1."""
+    (xtr, ytr), (xte, yte) = _tensors(train), _tensors(test)
+    tasks = []
+    for k, group in enumerate(groups):
+        ids = torch.tensor(group)
+        lookup = torch.full((int(max(ytr.max(), yte.max(), ids.max())) + 1,), -1, dtype=torch.int64)
+        lookup[ids] = torch.arange(len(group))
+
+        def pick(x: Tensor, y: Tensor, ids: Tensor = ids, lookup: Tensor = lookup) -> Split:
+            mask = torch.isin(y, ids)
+            return Split(x[mask], lookup[y[mask]])
+
+        tasks.append(Task(f"{name}-{k}", len(group), pick(xtr, ytr), pick(xte, yte)))
+    return tasks
+
+
+def pairs(classes: int, per_task: int) -> list[list[int]]:
+    return [list(range(i, i + per_task)) for i in range(0, classes, per_task)]
+
+
+def permuted(name: str, train: Arrays, test: Arrays, tasks: int) -> list[Task]:
+    """``tasks`` fixed pixel permutations (permutation k drawn from seed k), all classes each."""
+    (xtr, ytr), (xte, yte) = _tensors(train), _tensors(test)
+    classes = int(ytr.max()) + 1
+    n_pixels = xtr[0].numel()
+    out = []
+    for k in range(tasks):
+        perm = torch.randperm(n_pixels, generator=torch.Generator().manual_seed(k))
+        out.append(Task(f"{name}-{k}", classes, Split(xtr, ytr, perm), Split(xte, yte, perm)))
+    return out
+
+
+def holdout(arrays: Arrays, test_fraction: float = 0.2) -> tuple[Arrays, Arrays]:
+    """A fixed stratified train/test split for data sets that ship without one."""
+    from sklearn.model_selection import train_test_split
+
+    x, y = arrays
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=0)
+    return (xtr, ytr), (xte, yte)
+
+
+def need_dir(data_dir: Path | None, benchmark: str) -> Path:
+    if data_dir is None:
+        raise DataError(f"benchmark {benchmark!r} reads data files: give --data-dir")
+    if not data_dir.is_dir():
+        raise DataError(f"--data-dir {str(data_dir)!r} is not a directory")
+    return data_dir
+
+
+# --- data sets ---------------------------------------------------------------------------
+
+
+def mnist_like(data_dir: Path, folders: tuple[str, ...], what: str) -> tuple[Arrays, Arrays]:
+    """MNIST or Fashion-MNIST: the four IDX files, raw or .gz."""
+
+    def pair(prefix: str) -> Arrays:
+        images = data.find_file(
+            data_dir, folders, data.idx_names(f"{prefix}-images-idx3-ubyte"), what
+        )
+        labels = data.find_file(
+            data_dir, folders, data.idx_names(f"{prefix}-labels-idx1-ubyte"), what
+        )
+        return data.read_idx_pair(images, labels)
+
+    return pair("train"), pair("t10k")
+
+
+def mnist(data_dir: Path) -> tuple[Arrays, Arrays]:
+    return mnist_like(data_dir, (".", "mnist", "MNIST/raw"), "MNIST")
+
+
+def fashion_mnist(data_dir: Path) -> tuple[Arrays, Arrays]:
+    return mnist_like(data_dir, ("fashion-mnist", "FashionMNIST/raw"), "Fashion-MNIST")
+
+
+def cifar10(data_dir: Path) -> tuple[Arrays, Arrays]:
+    folders = (".", "cifar-10-batches-py")
+    train = [
+        data.read_cifar_pickle(
+            data.find_file(data_dir, folders, (f"data_batch_{i}",), "CIFAR-10"), "labels"
+        )
+        for i in range(1, 6)
+    ]
+    test = data.read_cifar_pickle(
+        data.find_file(data_dir, folders, ("test_batch",), "CIFAR-10"), "labels"
+    )
+    return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train])), test
+
+
+def cifar100(data_dir: Path) -> tuple[Arrays, Arrays]:
+    folders = (".", "cifar-100-python")
+
+    def read(name: str) -> Arrays:
+        return data.read_cifar_pickle(
+            data.find_file(data_dir, folders, (name,), "CIFAR-100"), "fine_labels"
+        )
+
+    return read("train"), read("test")
+
+
+def svhn(data_dir: Path) -> tuple[Arrays, Arrays]:
+    folders = (".", "svhn")
+
+    def read(name: str) -> Arrays:
+        return data.read_svhn_mat(data.find_file(data_dir, folders, (name,), "SVHN"))
+
+    return read("train_32x32.mat"), read("test_32x32.mat")
+
+
+def image_tree(root: Path, size: int, channels: int) -> tuple[Arrays, Arrays]:
+    """``root/{train,test}/<class>/...`` if present, else ``root/<class>/...`` split 80/20."""
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        xtr, ytr, names = data.read_image_folder(root / "train", size, channels)
+        xte, yte, test_names = data.read_image_folder(root / "test", size, channels)
+        if names != test_names:
+            raise DataError(f"{root}/train and {root}/test hold different class folders")
+        return (xtr, ytr), (xte, yte)
+    x, y, _ = data.read_image_folder(root, size, channels)
+    return holdout((x, y))
+
+
+def to_rgb32(arrays: Arrays) -> Arrays:
+    """Grey 28x28 images as 3x32x32 (zero padding, channel repeated), for the 5-dataset."""
+    x, y = arrays
+    if x.shape[1] == 1:
+        x = np.repeat(x, 3, axis=1)
+    pad = (32 - x.shape[2]) // 2
+    if pad:
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    return x, y
+
+
+# --- benchmarks --------------------------------------------------------------------------
+
+
+def build_digits5(_: Path | None) -> list[Task]:
+    train, test = holdout(data.load_digits_arrays())
+    return class_split("digits", train, test, pairs(10, 2))
+
+
+def build_pdigits(_: Path | None) -> list[Task]:
+    train, test = holdout(data.load_digits_arrays())
+    return permuted("pdigits", train, test, 10)
+
+
+def build_mnist5(data_dir: Path | None) -> list[Task]:
+    train, test = mnist(need_dir(data_dir, "mnist5"))
+    return class_split("mnist", train, test, pairs(10, 2))
+
+
+def build_pmnist(data_dir: Path | None) -> list[Task]:
+    train, test = mnist(need_dir(data_dir, "pmnist"))
+    return permuted("pmnist", train, test, 10)
+
+
+def build_cifar(data_dir: Path | None) -> list[Task]:
+    root = need_dir(data_dir, "cifar")
+    c10 = class_split("cifar10", *cifar10(root), pairs(10, 2))
+    c100 = class_split("cifar100", *cifar100(root), pairs(100, 20))
+    return [task for pair in zip(c10, c100) for task in pair]
+
+
+def build_miniimagenet(data_dir: Path | None) -> list[Task]:
+    root = need_dir(data_dir, "miniimagenet") / "mini-imagenet"
+    train, test = image_tree(root, 32, 3)
+    classes = int(train[1].max()) + 1
+    if classes != 100:
+        raise DataError(f"{root} holds {classes} class folders; the 20-split needs 100")
+    return class_split("miniimagenet", train, test, pairs(100, 5))
+
+
+def build_five(data_dir: Path | None) -> list[Task]:
+    root = need_dir(data_dir, "five")
+    sets = [
+        ("cifar10", cifar10(root)),
+        ("notmnist", image_tree(root / "notMNIST_small", 28, 1)),
+        ("mnist", mnist(root)),
+        ("svhn", svhn(root)),
+        ("fashion", fashion_mnist(root)),
+    ]
+    tasks = []
+    for name, (train, test) in sets:
+        tasks += class_split(name, to_rgb32(train), to_rgb32(test), [list(range(10))])
+    return tasks
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in [
+        Benchmark("digits5", "mlp", 0.01, 1e-15, build_digits5, needs_files=False),
+        Benchmark("pdigits", "mlp", 0.01, 1e-15, build_pdigits, needs_files=False),
+        Benchmark("mnist5", "mlp", 0.01, 1e-15, build_mnist5),
+        Benchmark("pmnist", "mlp", 0.01, 1e-15, build_pmnist),
+        Benchmark("cifar", "alexnet", 0.05, 5e-16, build_cifar),
+        Benchmark("miniimagenet", "alexnet", 0.05, 5e-16, build_miniimagenet),
+        Benchmark("five", "alexnet", 0.05, 5e-17, build_five),
+    ]
+}
+
+
+def get_benchmark(name: str) -> Benchmark:
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; choose from: {', '.join(BENCHMARKS)}")
+    return BENCHMARKS[name]

@@ -1,0 +1,58 @@
+"""``blip-rl classify`` settings: one frozen dataclass whose fields are the flags."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from blip_rl.blip import BlipConfig
+from blip_rl.classification.benchmarks import BENCHMARKS
+from blip_rl.config import nested, option
+from blip_rl.device import DEVICES
+from blip_rl.ewc import EwcConfig
+from blip_rl.methods import METHODS
+
+
+@dataclass(frozen=True)
+class ClassifyConfig:
+    """Defaults follow the paper (spec s.8): SGD, batch 32, lr / 3 after 5 epochs without
+    validation improvement, stop below lr 1e-4 or after 200 epochs, best weights restored."""
+
+    benchmark: str = option("digits5", "task sequence", choices=tuple(BENCHMARKS))
+    method: str = option("blip", "continual-learning method", choices=METHODS)
+    seeds: tuple[int, ...] = option((0,), "comma-separated seeds, one run each")
+    data_dir: str | None = option(None, "folder with the data set files (not for digits5/pdigits)")
+    out: str | None = option(
+        None, "run directory [default: runs/<benchmark>__<method>__<seeds>__<unix time>]"
+    )
+    epochs: int = option(200, "most epochs per task")
+    lr: float | None = option(None, "initial SGD learning rate [default: the benchmark's]")
+    lr_factor: float = option(3.0, "divide the learning rate by this on a validation plateau")
+    lr_patience: int = option(5, "epochs without validation improvement before lowering lr")
+    lr_min: float = option(1e-4, "stop a task when the learning rate falls below this")
+    batch_size: int = option(32, "training batch size")
+    val_fraction: float = option(0.1, "share of each task's training data held out")
+    fisher_samples: int = option(8000, "training samples per Fisher estimate (BLIP, EWC)")
+    device: str = option("auto", "torch device", choices=DEVICES)
+    blip: BlipConfig = nested(BlipConfig)
+    ewc: EwcConfig = nested(EwcConfig)
+
+    def __post_init__(self) -> None:
+        positive_ints = {
+            "epochs": self.epochs,
+            "lr_patience": self.lr_patience,
+            "batch_size": self.batch_size,
+            "fisher_samples": self.fisher_samples,
+        }
+        for name, value in positive_ints.items():
+            if value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value}")
+        for name, value in {"lr": self.lr, "lr_min": self.lr_min}.items():
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a number > 0, got {value}")
+        if not self.lr_factor > 1:
+            raise ValueError(f"lr_factor must be > 1, got {self.lr_factor}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be distinct, got {','.join(map(str, self.seeds))}")

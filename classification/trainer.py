@@ -1,0 +1,172 @@
+"""One training loop for every method: strategies plug in through their hooks."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from blip_rl.classification.benchmarks import Benchmark, Split, Task
+from blip_rl.classification.config import ClassifyConfig
+from blip_rl.classification.nets import MultiHeadNet, build_net
+from blip_rl.fisher import sampled_log_prob
+from blip_rl.methods import make_strategy
+from blip_rl.metrics import Accuracy
+from blip_rl.strategy import Strategy
+
+log = logging.getLogger(__name__)
+EVAL_BATCH = 1024
+FISHER_BATCH = 256
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    acc_matrix: list[list[float | None]]  # fractions, A[i][j] for j <= i
+    epochs: list[int]
+    reports: list[dict[str, Any]]
+
+
+def batches(
+    split: Split, idx: Tensor, size: int, device: torch.device
+) -> Iterator[tuple[Tensor, Tensor]]:
+    for chunk in idx.split(size):
+        yield split.batch(chunk, device)
+
+
+@torch.no_grad()
+def evaluate(
+    model: MultiHeadNet, task: int, split: Split, idx: Tensor, device: torch.device
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of head ``task`` on ``split[idx]`` (eval mode)."""
+    was_training = model.training
+    model.eval()
+    metric, loss_sum = Accuracy(), 0.0
+    for x, y in batches(split, idx, EVAL_BATCH, device):
+        logits = model(x, task)
+        loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
+        metric.update(logits, y)
+    model.train(was_training)
+    return loss_sum / max(len(idx), 1), metric.result()
+
+
+def fit(
+    model: MultiHeadNet,
+    strategy: Strategy,
+    task: int,
+    split: Split,
+    train_idx: Tensor,
+    val_idx: Tensor,
+    cfg: ClassifyConfig,
+    lr: float,
+    device: torch.device,
+    gen: torch.Generator,
+) -> int:
+    """Train head ``task`` and the shared layers with SGD and the paper's plateau schedule;
+    restore the best-validation weights. Returns the number of epochs run."""
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
+    handles = strategy.attach(optimizer)
+    best_loss, _ = evaluate(model, task, split, val_idx, device)
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    patience, epochs_run = cfg.lr_patience, 0
+    model.train()
+    for _ in range(cfg.epochs):
+        epochs_run += 1
+        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+        for x, y in batches(split, order, cfg.batch_size, device):
+            loss = F.cross_entropy(model(x, task), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        val_loss, _ = evaluate(model, task, split, val_idx, device)
+        if val_loss < best_loss:
+            best_loss, patience = val_loss, cfg.lr_patience
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            continue
+        patience -= 1
+        if patience <= 0:
+            lr /= cfg.lr_factor
+            if lr < cfg.lr_min:
+                break
+            patience = cfg.lr_patience
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+    model.load_state_dict(best_state)
+    for handle in handles:
+        handle.remove()
+    return epochs_run
+
+
+def run_seed(
+    cfg: ClassifyConfig, bench: Benchmark, tasks: list[Task], seed: int, device: torch.device
+) -> SeedResult:
+    """Build the benchmark's net and ``cfg.method``'s strategy for ``seed``; learn ``tasks``."""
+    torch.manual_seed(seed)
+    model = build_net(bench.net, tuple(tasks[0].train.x.shape[1:]), cfg.blip.bits).to(device)
+    prior = cfg.blip.fisher_prior or bench.fisher_prior
+    strategy = make_strategy(
+        cfg.method, model, dataclasses.replace(cfg.blip, fisher_prior=prior), cfg.ewc
+    )
+    return learn_sequence(model, strategy, tasks, cfg, cfg.lr or bench.lr, seed, device)
+
+
+def learn_sequence(
+    model: MultiHeadNet,
+    strategy: Strategy,
+    tasks: list[Task],
+    cfg: ClassifyConfig,
+    lr: float,
+    seed: int,
+    device: torch.device,
+) -> SeedResult:
+    """Learn ``tasks`` in order; A[i][j] (test accuracy, fraction) after each task."""
+    gen = torch.Generator().manual_seed(seed)
+    n = len(tasks)
+    acc: list[list[float | None]] = [[None] * n for _ in range(n)]
+    epochs, reports = [], []
+    for k, task in enumerate(tasks):
+        model.add_head(task.classes)
+        strategy.on_task_start(k)
+        order = torch.randperm(len(task.train), generator=gen)
+        n_val = max(1, int(round(cfg.val_fraction * len(order))))
+        val_idx, train_idx = order[:n_val], order[n_val:]
+        epochs.append(fit(model, strategy, k, task.train, train_idx, val_idx, cfg, lr, device, gen))
+        fisher_idx = train_idx[: cfg.fisher_samples]
+        reports.append(
+            strategy.on_task_end(
+                k,
+                (x for x, _ in batches(task.train, fisher_idx, FISHER_BATCH, device)),
+                lambda m, x, k=k: sampled_log_prob(m(x, k)),
+            )
+        )
+        for j in range(k + 1):
+            all_test = torch.arange(len(tasks[j].test))
+            acc[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]
+        log.info(
+            "seed %d  task %d/%d %-12s %3d epochs  accuracy now: %s%s",
+            seed,
+            k + 1,
+            n,
+            task.name,
+            epochs[-1],
+            " ".join(f"{100 * a:.1f}" for a in acc[k][: k + 1]),
+            freeze_summary(reports[-1]),
+        )
+    return SeedResult(seed, acc, epochs, reports)
+
+
+def freeze_summary(report: dict[str, Any]) -> str:
+    """``  frozen bits: mean 3.2, free 84%`` from a BLIP task-end report; '' for others."""
+    layers = report.get("layers")
+    if not layers:
+        return ""
+    params = sum(r["params"] for r in layers)
+    mean = sum(r["frozen_mean"] * r["params"] for r in layers) / params
+    free = sum(r["free_bit_share"] * r["params"] for r in layers) / params
+    return f"  frozen bits: mean {mean:.2f}, free {100 * free:.0f}%"

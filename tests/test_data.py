@@ -1,0 +1,94 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.io import savemat
+
+from blip_rl.classification import data
+from blip_rl.classification.benchmarks import get_benchmark
+from tests.datafiles import write_cifar10, write_idx, write_mnist
+
+
+@pytest.mark.parametrize("name", ["x-idx3-ubyte", "x-idx3-ubyte.gz"])
+def test_idx_round_trip_raw_and_gz(tmp_path, name):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    write_idx(tmp_path / name, array)
+    assert np.array_equal(data.read_idx(tmp_path / name), array)
+
+
+def test_malformed_idx_files_name_the_path_and_format(tmp_path):
+    bad = tmp_path / "bad-idx3-ubyte"
+    bad.write_bytes(b"\x00\x00\x0d\x03rest")
+    with pytest.raises(data.DataError, match=r"bad-idx3-ubyte.*magic"):
+        data.read_idx(bad)
+    write_idx(tmp_path / "short", np.zeros((2, 2, 2), np.uint8))
+    (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
+    with pytest.raises(data.DataError, match="expected 24"):
+        data.read_idx(tmp_path / "short")
+
+
+def test_missing_mnist_files_say_where_they_were_looked_for(tmp_path):
+    with pytest.raises(
+        data.DataError, match=r"MNIST not found: looked for train-images-idx3-ubyte"
+    ):
+        get_benchmark("mnist5").build(tmp_path)
+
+
+def test_mnist_is_found_in_its_own_folder(tmp_path):
+    write_mnist(tmp_path / "mnist", gz=False)
+    tasks = get_benchmark("mnist5").build(tmp_path)
+    assert [t.classes for t in tasks] == [2] * 5
+    assert tasks[0].train.x.shape[1:] == (1, 28, 28)
+    assert set(tasks[3].train.y.tolist()) == {0, 1}
+
+
+def test_cifar_pickle_round_trip(tmp_path):
+    write_cifar10(tmp_path)
+    x, y = data.read_cifar_pickle(tmp_path / "data_batch_1", "labels")
+    assert x.shape == (20, 3, 32, 32) and x.dtype == np.uint8 and y.shape == (20,)
+
+
+def test_a_crafted_pickle_runs_no_code(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps({b"data": Exploit()}, protocol=2))
+    with pytest.raises(data.DataError, match="refusing to load"):
+        data.read_cifar_pickle(tmp_path / "data_batch_1", "labels")
+    assert not marker.exists()
+
+
+def test_svhn_mat_maps_label_10_to_0(tmp_path):
+    x = np.random.default_rng(0).integers(0, 255, (32, 32, 3, 4)).astype(np.uint8)
+    savemat(tmp_path / "train_32x32.mat", {"X": x, "y": np.array([[10], [1], [2], [10]])})
+    images, labels = data.read_svhn_mat(tmp_path / "train_32x32.mat")
+    assert images.shape == (4, 3, 32, 32)
+    assert labels.tolist() == [0, 1, 2, 0]
+    assert np.array_equal(images[1, 2], x[:, :, 2, 1])
+    (tmp_path / "test_32x32.mat").write_bytes(b"not a mat file")
+    with pytest.raises(data.DataError, match="malformed SVHN file"):
+        data.read_svhn_mat(tmp_path / "test_32x32.mat")
+
+
+def test_image_folder_skips_unreadable_files(tmp_path):
+    for cls in "AB":
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(tmp_path / cls / f"{i}.png")
+    (tmp_path / "A" / "broken.png").write_bytes(b"\x89PNG broken")
+    x, y, names = data.read_image_folder(tmp_path, 16, 1)
+    assert x.shape == (4, 1, 16, 16) and y.tolist() == [0, 0, 1, 1] and names == ["A", "B"]
+    with pytest.raises(data.DataError, match="no class folders"):
+        data.read_image_folder(tmp_path / "A", 16, 1)
+
+
+def test_file_benchmarks_need_a_data_dir(tmp_path):
+    with pytest.raises(data.DataError, match="give --data-dir"):
+        get_benchmark("cifar").build(None)
+    with pytest.raises(data.DataError, match="is not a directory"):
+        get_benchmark("cifar").build(tmp_path / "nowhere")
