@@ -121,17 +121,13 @@ def config_from_args(cls: type, args: argparse.Namespace) -> Any:
             bad = [v for v in items if v not in choices]
             if bad:
                 flag = "--" + f.name.replace("_", "-")
+                # A list flag such as --games names one bad item: "unknown game".
+                what = f.name[:-1] if isinstance(value, tuple) else f.name
                 raise ValueError(
-                    f"unknown {f.name.rstrip('s')} {bad[0]!r} for {flag}; "
-                    f"choose from: {', '.join(choices)}"
+                    f"unknown {what} {bad[0]!r} for {flag}; choose from: {', '.join(choices)}"
                 )
         values[f.name] = value
     return cls(**values)
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """JSON-able dict of a (nested) config; tuples become lists."""
-    return dataclasses.asdict(config)
 
 
 def fail(prog: str, message: str) -> NoReturn:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import statistics
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.data import DataError
 from blip_rl.classification.trainer import SeedResult, run_seed
 from blip_rl.cli import Command
-from blip_rl.config import add_config_arguments, config_from_args, config_to_dict, fail
+from blip_rl.config import add_config_arguments, config_from_args, fail
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, write_json
 from blip_rl.metrics import acc_bwt
@@ -89,11 +90,11 @@ def run(args: argparse.Namespace, prog: str) -> int:
         out = Path(cfg.out) if cfg.out else default_out(cfg)
         if (out / "results.json").exists():
             raise ValueError(f"--out {str(out)!r} already holds results.json; choose another --out")
-        check_writable_dir(out)
         tasks = bench.build(Path(cfg.data_dir) if cfg.data_dir else None)
+        check_writable_dir(out)
     except (ValueError, DataError) as e:
         fail(prog, str(e))
-    write_json(out / "config.json", config_to_dict(cfg))
+    write_json(out / "config.json", asdict(cfg))
     start = time.perf_counter()
     results = [run_seed(cfg, bench, tasks, seed, device) for seed in cfg.seeds]
     summary = summarize(cfg, [t.name for t in tasks], results, time.perf_counter() - start)

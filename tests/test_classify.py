@@ -184,7 +184,7 @@ def test_bad_input_gets_a_one_line_error_and_exit_2(tmp_path, args, message):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert message in proc.stderr
-    assert not (tmp_path / "out" / "results.json").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path):
