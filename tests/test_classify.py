@@ -177,6 +177,12 @@ def run_cli(*args, cwd):
         (["--fisher-prior", "-1"], "fisher_prior must be a finite number > 0, got -1.0"),
         (["--lr", "abc"], "invalid number value 'abc'"),
         (["--benchmark", "mnist5"], "benchmark 'mnist5' reads data files: give --data-dir"),
+        (["--device", "tpu"], "unknown device 'tpu' for --device; choose from: auto, cpu, cuda"),
+        pytest.param(
+            ["--device", "cuda"],
+            "--device cuda asked for, but no CUDA GPU is available",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present"),
+        ),
     ],
 )
 def test_bad_input_gets_a_one_line_error_and_exit_2(tmp_path, args, message):
