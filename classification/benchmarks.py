@@ -63,7 +63,6 @@ class Benchmark:
     lr: float  # SGD learning rate of the paper / authors' code
     fisher_prior: float  # f0 of the authors' code
     build: Callable[[Path | None], list[Task]]
-    needs_files: bool = True
 
 
 def _tensors(arrays: Arrays) -> tuple[Tensor, Tensor]:
@@ -261,8 +260,8 @@ def build_five(data_dir: Path | None) -> list[Task]:
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
     for b in [
-        Benchmark("digits5", "mlp", 0.01, 1e-15, build_digits5, needs_files=False),
-        Benchmark("pdigits", "mlp", 0.01, 1e-15, build_pdigits, needs_files=False),
+        Benchmark("digits5", "mlp", 0.01, 1e-15, build_digits5),
+        Benchmark("pdigits", "mlp", 0.01, 1e-15, build_pdigits),
         Benchmark("mnist5", "mlp", 0.01, 1e-15, build_mnist5),
         Benchmark("pmnist", "mlp", 0.01, 1e-15, build_pmnist),
         Benchmark("cifar", "alexnet", 0.05, 5e-16, build_cifar),

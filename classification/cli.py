@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
 import time
 from dataclasses import asdict
@@ -12,15 +11,12 @@ from typing import Any
 
 from blip_rl.classification.benchmarks import get_benchmark
 from blip_rl.classification.config import ClassifyConfig
-from blip_rl.classification.data import DataError
 from blip_rl.classification.trainer import SeedResult, run_seed
 from blip_rl.cli import Command
 from blip_rl.config import add_config_arguments, config_from_args, fail
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, write_json
 from blip_rl.metrics import acc_bwt
-
-log = logging.getLogger(__name__)
 
 
 def default_out(cfg: ClassifyConfig) -> Path:
@@ -92,7 +88,7 @@ def run(args: argparse.Namespace, prog: str) -> int:
             raise ValueError(f"--out {str(out)!r} already holds results.json; choose another --out")
         tasks = bench.build(Path(cfg.data_dir) if cfg.data_dir else None)
         check_writable_dir(out)
-    except (ValueError, DataError) as e:
+    except ValueError as e:  # includes DataError, a missing or malformed data file
         fail(prog, str(e))
     write_json(out / "config.json", asdict(cfg))
     start = time.perf_counter()

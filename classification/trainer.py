@@ -56,6 +56,11 @@ def evaluate(
     return loss_sum / max(len(idx), 1), metric.result()
 
 
+def snapshot(model: MultiHeadNet) -> dict[str, Tensor]:
+    """A detached copy of ``model.state_dict()`` (weights, heads and BLIP buffers)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def fit(
     model: MultiHeadNet,
     strategy: Strategy,
@@ -73,7 +78,7 @@ def fit(
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
     handles = strategy.attach(optimizer)
     best_loss, _ = evaluate(model, task, split, val_idx, device)
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    best_state = snapshot(model)
     patience, epochs_run = cfg.lr_patience, 0
     model.train()
     for _ in range(cfg.epochs):
@@ -87,7 +92,7 @@ def fit(
         val_loss, _ = evaluate(model, task, split, val_idx, device)
         if val_loss < best_loss:
             best_loss, patience = val_loss, cfg.lr_patience
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = snapshot(model)
             continue
         patience -= 1
         if patience <= 0:
