@@ -8,13 +8,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-from blip_rl.clip import clip_
+from blip_rl.clip import clip_interval
 from blip_rl.config import option
 from blip_rl.consolidate import LayerReport, consolidate_layer
 from blip_rl.fisher import LogLikelihood, fisher_diagonal
-from blip_rl.layers import blip_layers
+from blip_rl.layers import BlipLayer, blip_layers
 from blip_rl.strategy import Strategy
 
 DEFAULT_PRIOR = 1e-15
@@ -54,6 +54,10 @@ class Blip(Strategy):
 
     The state lives in the layers' buffers (so it travels with ``state_dict``); this object
     holds none. Creating it on a model that has learned no task yet sets the prior Fisher.
+
+    The clip's interval of every parameter is constant within a task, so it is cached (two
+    float32 tensors per parameter while training, rebuilt when S or c change): the clip after
+    each step is then one ``clamp_`` per tensor.
     """
 
     name = "blip"
@@ -69,6 +73,7 @@ class Blip(Strategy):
                 raise ValueError(
                     f"layer {name} has {layer.bits} bits but BlipConfig.bits is {config.bits}"
                 )
+        self._intervals: dict[tuple[int, str], tuple[tuple[int, ...], Tensor, Tensor]] = {}
         if self.tasks_seen == 0:
             for _, layer in self.layers:
                 for pname, _, _ in layer.blip_tensors():
@@ -82,18 +87,22 @@ class Blip(Strategy):
             raise RuntimeError(f"BLIP layers disagree on tasks_seen: {sorted(seen)}")
         return seen.pop()
 
+    def _interval(self, layer: BlipLayer, pname: str, bound: float) -> tuple[Tensor, Tensor]:
+        center, bits = layer.center(pname), layer.frozen_bits(pname)
+        key = (center.data_ptr(), center._version, bits.data_ptr(), bits._version)
+        cached = self._intervals.get((id(layer), pname))
+        if cached is None or cached[0] != key:
+            low, high = clip_interval(center, bits, bound, layer.bits, self.config.strict)
+            cached = (key, low, high)
+            self._intervals[id(layer), pname] = cached
+        return cached[1], cached[2]
+
+    @torch.no_grad()
     def clip_(self) -> None:
         """Eq. 4 on every BLIP parameter, in place."""
         for _, layer in self.layers:
             for pname, param, bound in layer.blip_tensors():
-                clip_(
-                    param,
-                    layer.center(pname),
-                    layer.frozen_bits(pname),
-                    bound,
-                    layer.bits,
-                    self.config.strict,
-                )
+                param.clamp_(*self._interval(layer, pname, bound))
 
     def consolidate(
         self, batches: Iterable[Any], log_likelihood: LogLikelihood

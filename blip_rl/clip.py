@@ -29,6 +29,22 @@ def freeze_radius(frozen_bits: Tensor, bits: int, strict: bool = False) -> Tenso
 
 
 @torch.no_grad()
+def clip_interval(
+    center: Tensor, frozen_bits: Tensor, bound: float, bits: int, strict: bool = False
+) -> tuple[Tensor, Tensor]:
+    """Where Eq. 4 lets a parameter go, in its own units: ``(low, high)`` shaped like it.
+
+    ``[c - r, c + r] * bound`` intersected with the quantization range ``+-(1 - 2^-(N+1))``.
+    Constant while a task is learned, so the clip after each step can be one ``clamp_``.
+    """
+    radius = freeze_radius(frozen_bits, bits, strict)
+    limit = range_limit(bits)
+    low = (center - radius).clamp_(min=-limit).mul_(bound)
+    high = (center + radius).clamp_(max=limit).mul_(bound)
+    return low, high
+
+
+@torch.no_grad()
 def clip_(
     param: Tensor,
     center: Tensor,
@@ -47,7 +63,4 @@ def clip_(
         bits: N.
         strict: see :func:`freeze_radius`.
     """
-    radius = freeze_radius(frozen_bits, bits, strict)
-    param.clamp_((center - radius) * bound, (center + radius) * bound)
-    limit = range_limit(bits) * bound
-    param.clamp_(-limit, limit)
+    param.clamp_(*clip_interval(center, frozen_bits, bound, bits, strict))

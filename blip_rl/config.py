@@ -130,6 +130,30 @@ def config_from_args(cls: type, args: argparse.Namespace) -> Any:
     return cls(**values)
 
 
+def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild ``cls`` from ``dataclasses.asdict`` output read back from JSON (lists -> tuples)."""
+    values = {}
+    for f, tp in _fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if dataclasses.is_dataclass(tp):
+            value = config_from_dict(tp, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    return cls(**values)
+
+
+def flat_values(config: Any) -> dict[str, Any]:
+    """Every leaf field of a (nested) config by flag name: ``{"n_steps": 125, ...}``."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        values.update(flat_values(value) if dataclasses.is_dataclass(value) else {f.name: value})
+    return values
+
+
 def fail(prog: str, message: str) -> NoReturn:
     """Print a one-line error and exit with status 2 (bad input)."""
     sys.stderr.write(f"{prog}: error: {message}\n")

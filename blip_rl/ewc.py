@@ -70,3 +70,12 @@ class Ewc(Strategy):
             anchor.copy_(param)
         self.tasks_seen += 1
         return {"fisher_mean": float(torch.cat([f.flatten() for f in self.fisher]).mean())}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"fisher": self.fisher, "anchor": self.anchor, "tasks_seen": self.tasks_seen}
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for mine, saved in zip(self.fisher + self.anchor, state["fisher"] + state["anchor"]):
+            mine.copy_(saved)
+        self.tasks_seen = int(state["tasks_seen"])

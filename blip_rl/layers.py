@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from blip_rl.quant import quantize, straight_through
+from blip_rl.quant import quantize_into, straight_through
 
 FanMode = Literal["in", "max"]
 BIAS_BOUND = 1.0
@@ -60,14 +60,14 @@ class BlipLayer(nn.Module):
         self.bound = weight_bound(self.fan)
         # The quantized copy of each parameter, rebuilt only when the parameter changes
         # (optimizer steps, clips, loads), not on every forward: rollouts call forward
-        # thousands of times between two updates.
+        # thousands of times between two updates. It is rebuilt in place (no allocation).
         self._quantized: dict[str, tuple[tuple[int, int], Tensor]] = {}
         self.register_buffer("tasks_seen", torch.zeros((), dtype=torch.int64))
         for name, param in self._named_blip_params():
             self.register_buffer(f"{name}_frozen_bits", torch.zeros_like(param, dtype=torch.uint8))
             self.register_buffer(f"{name}_center", torch.zeros_like(param, dtype=torch.float32))
             self.register_buffer(f"{name}_fisher", torch.zeros_like(param, dtype=torch.float32))
-        self._clamp_into_range()
+        self.clamp_into_range()
 
     def _named_blip_params(self) -> Iterator[tuple[str, nn.Parameter]]:
         yield "weight", self.weight
@@ -93,7 +93,8 @@ class BlipLayer(nn.Module):
         return getattr(self, f"{name}_fisher")
 
     @torch.no_grad()
-    def _clamp_into_range(self) -> None:
+    def clamp_into_range(self) -> None:
+        """Clamp every BLIP parameter into the quantization range (after a foreign init)."""
         limit = range_limit(self.bits)
         for _, param, bound in self.blip_tensors():
             param.clamp_(-bound * limit, bound * limit)
@@ -104,9 +105,9 @@ class BlipLayer(nn.Module):
         key = (param.data_ptr(), param._version)
         cached = self._quantized.get(name)
         if cached is None or cached[0] != key:
-            bound = self.param_bound(name)
-            with torch.no_grad():
-                cached = (key, quantize(param / bound, self.bits) * bound)
+            reuse = cached is not None and cached[1].device == param.device
+            out = cached[1] if reuse else torch.empty_like(param, requires_grad=False)
+            cached = (key, quantize_into(param, self.param_bound(name), self.bits, out))
             self._quantized[name] = cached
         return straight_through(param, cached[1])
 
@@ -117,7 +118,7 @@ class BlipLayer(nn.Module):
         """The layer's usual init, then clamped into the quantization range."""
         super().reset_parameters()
         if hasattr(self, "bits"):  # the base __init__ runs this before BLIP is set up
-            self._clamp_into_range()
+            self.clamp_into_range()
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, bits={self.bits}, bound={self.bound:.4g}"

@@ -42,6 +42,13 @@ class Strategy:
         (iterated only by strategies that need one). Returns a JSON-able report."""
         return {}
 
+    def state_dict(self) -> dict[str, Any]:
+        """State the strategy holds outside the model (saved in checkpoints)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
     def attach(self, optimizer: Optimizer) -> list[RemovableHandle]:
         """Run this strategy's step hooks around every ``optimizer.step()``."""
         return [

@@ -1,8 +1,6 @@
 """``blip-rl classify`` end to end on real (tiny) files, and the training loop's hooks."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -14,6 +12,7 @@ from blip_rl.classification.nets import mlp
 from blip_rl.classification.trainer import learn_sequence
 from blip_rl.cli import main
 from blip_rl.strategy import Strategy
+from tests.cli import run_cli
 from tests.datafiles import write_cifar10, write_cifar100, write_mnist
 
 QUICK = ["--epochs", "2", "--fisher-samples", "64"]
@@ -154,12 +153,6 @@ def test_blip_keeps_task_one_within_its_intervals_while_learning_task_two():
         assert torch.equal(layer.weight.detach()[s == 20], (c * layer.bound)[s == 20])
     assert torch.equal(model.heads[0].weight, head0)
     assert (blip_layers(model)[0][1].weight_frozen_bits > 0).any()
-
-
-def run_cli(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "blip_rl", *args], capture_output=True, text=True, cwd=cwd
-    )
 
 
 @pytest.mark.parametrize(

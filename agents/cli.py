@@ -1,0 +1,87 @@
+"""``blip-rl train``: learn a sequence of games with PPO and a continual-learning method."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from blip_rl.agents.config import TrainConfig
+from blip_rl.agents.results import format_summary
+from blip_rl.agents.trainer import ContinualTrainer
+from blip_rl.cli import Command
+from blip_rl.config import (
+    add_config_arguments,
+    config_from_args,
+    config_from_dict,
+    fail,
+    flat_values,
+)
+from blip_rl.device import resolve_device
+from blip_rl.files import check_writable_dir, write_json
+
+log = logging.getLogger(__name__)
+
+CHANGEABLE_ON_RESUME = ("resume", "device", "out")
+
+
+def default_out(cfg: TrainConfig) -> Path:
+    sequence = cfg.suite if cfg.games is None else "-".join(cfg.games)
+    return Path("runs") / f"{sequence}__{cfg.method}__{cfg.seed}__{int(time.time())}"
+
+
+def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
+    """The run's saved config; a flag given now (not at its default) must agree with it."""
+    path = out / "config.json"
+    if not path.exists():
+        raise ValueError(f"--out {str(out)!r} holds no run to resume (no config.json)")
+    saved: TrainConfig = config_from_dict(TrainConfig, json.loads(path.read_text()))
+    defaults, now, then = flat_values(TrainConfig()), flat_values(given), flat_values(saved)
+    for name, value in now.items():
+        if name in CHANGEABLE_ON_RESUME or value == defaults[name] or value == then[name]:
+            continue
+        flag = "--" + name.replace("_", "-")
+        raise ValueError(
+            f"{flag} {value} differs from the run's {then[name]} (config.json); "
+            "a resumed run keeps its settings"
+        )
+    return replace(saved, resume=True, device=given.device, out=str(out))
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, TrainConfig)
+
+
+def run(args: argparse.Namespace, prog: str) -> int:
+    try:
+        cfg: TrainConfig = config_from_args(TrainConfig, args)
+        device = resolve_device(cfg.device)
+        if cfg.resume and cfg.out is None:
+            raise ValueError("--resume needs --out, the run directory to continue")
+        out = Path(cfg.out) if cfg.out else default_out(cfg)
+        if cfg.resume:
+            cfg = resumed_config(out, cfg)
+        elif out.exists() and any(out.iterdir()):
+            raise ValueError(
+                f"--out {str(out)!r} is not empty; pass --resume to continue that run "
+                "or choose another --out"
+            )
+        check_writable_dir(out)
+    except ValueError as e:
+        fail(prog, str(e))
+    if not cfg.resume:
+        write_json(out / "config.json", asdict(cfg))
+    summary = ContinualTrainer(cfg, out, device, resume=cfg.resume).run()
+    print(format_summary(summary))
+    print(f"run: {out}")
+    return 0
+
+
+COMMAND = Command(
+    help="continual RL: PPO learns a sequence of Atari or MinAtar games",
+    configure=configure,
+    run=run,
+)

@@ -1,0 +1,131 @@
+"""``blip-rl train`` settings: frozen dataclasses whose fields are the flags; defaults are the
+paper's (spec s.8)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from blip_rl.blip import BlipConfig
+from blip_rl.config import nested, option
+from blip_rl.device import DEVICES
+from blip_rl.envs.games import SUITES, Game, get_game
+from blip_rl.ewc import EwcConfig
+from blip_rl.methods import METHODS
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO as the authors ran it: 16 envs x 125 steps, 4 epochs x 8 minibatches, clip 0.1."""
+
+    n_steps: int = option(125, "env steps per env in each rollout")
+    n_minibatches: int = option(8, "minibatches per epoch (batch = n_steps * n_envs / this)")
+    n_epochs: int = option(4, "PPO epochs over each rollout")
+    learning_rate: float = option(2.5e-4, "Adam lr at each task's start, decayed linearly to 0")
+    clip_range: float = option(0.1, "PPO ratio clip")
+    ent_coef: float = option(0.01, "entropy bonus coefficient")
+    vf_coef: float = option(0.5, "value loss coefficient")
+    gamma: float = option(0.99, "discount factor")
+    gae_lambda: float = option(0.95, "GAE lambda")
+    max_grad_norm: float = option(0.5, "gradient norm clip")
+
+    def __post_init__(self) -> None:
+        for name in ("n_steps", "n_minibatches", "n_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)}")
+        for name in ("learning_rate", "clip_range", "max_grad_norm"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a number > 0, got {value}")
+        for name in ("ent_coef", "vf_coef"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, got {value}")
+        for name in ("gamma", "gae_lambda"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One continual RL run: a game sequence learned by PPO with a strategy."""
+
+    suite: str = option("atari6", "platform and default game sequence", choices=tuple(SUITES))
+    games: tuple[str, ...] | None = option(
+        None, "comma-separated games of the suite's platform [default: the suite's sequence]"
+    )
+    method: str = option("blip", "continual-learning method", choices=METHODS)
+    steps_per_task: int = option(10_000_000, "env steps per task (rounded up to whole rollouts)")
+    seed: int = option(0, "random seed (torch, numpy, environments)")
+    n_envs: int = option(16, "parallel environments")
+    device: str = option("auto", "torch device", choices=DEVICES)
+    out: str | None = option(
+        None, "run directory [default: runs/<suite>__<method>__<seed>__<unix time>]"
+    )
+    resume: bool = option(False, "continue the run in --out from its latest checkpoint")
+    eval_interval: int | None = option(
+        None, "env steps between evaluations [default: 100 updates = 100 * n_steps * n_envs]"
+    )
+    eval_episodes: int = option(10, "greedy episodes per task and evaluation")
+    eval_max_steps: int | None = option(
+        None, "agent steps per evaluation episode at most [default: the suite's, Atari 27000]"
+    )
+    checkpoint_interval: int = option(1_000_000, "env steps between mid-task checkpoints")
+    fisher_samples: int = option(2048, "last-rollout transitions per Fisher estimate (BLIP, EWC)")
+    ppo: PPOConfig = nested(PPOConfig)
+    blip: BlipConfig = nested(BlipConfig)
+    ewc: EwcConfig = nested(EwcConfig)
+
+    def __post_init__(self) -> None:
+        positive = ("steps_per_task", "n_envs", "eval_episodes", "checkpoint_interval")
+        for name in (*positive, "fisher_samples", "eval_interval", "eval_max_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.rollout < self.ppo.n_minibatches:
+            raise ValueError(
+                f"n_steps * n_envs = {self.rollout} is fewer than n_minibatches = "
+                f"{self.ppo.n_minibatches}"
+            )
+        names = self.game_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"games must be distinct, got {','.join(names)}")
+        _ = self.sequence  # raises ValueError naming an unknown game
+
+    @property
+    def game_names(self) -> tuple[str, ...]:
+        return self.games if self.games is not None else SUITES[self.suite].games
+
+    @property
+    def sequence(self) -> tuple[Game, ...]:
+        """The tasks in order."""
+        platform = SUITES[self.suite].platform
+        return tuple(get_game(name, platform) for name in self.game_names)
+
+    @property
+    def rollout(self) -> int:
+        """Env steps per PPO update."""
+        return self.ppo.n_steps * self.n_envs
+
+    @property
+    def batch_size(self) -> int:
+        return self.rollout // self.ppo.n_minibatches
+
+    @property
+    def evaluate_every(self) -> int:
+        """Env steps between evaluations."""
+        return self.eval_interval if self.eval_interval is not None else 100 * self.rollout
+
+    @property
+    def blip_config(self) -> BlipConfig:
+        """``blip`` with the suite's f0 when none was given."""
+        if self.blip.fisher_prior is not None:
+            return self.blip
+        return replace(self.blip, fisher_prior=SUITES[self.suite].fisher_prior)
+
+    @property
+    def episode_cap(self) -> int:
+        """Agent steps per evaluation episode at most."""
+        return self.eval_max_steps or SUITES[self.suite].eval_max_steps

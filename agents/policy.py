@@ -1,0 +1,151 @@
+"""``BlipActorCriticPolicy``: SB3's actor-critic with a BLIP trunk and one actor/critic head
+pair per task (spec s.6). Works on its own: ``PPO(BlipActorCriticPolicy, env)``."""
+
+from __future__ import annotations
+
+import copy
+from functools import partial
+from typing import Any
+
+import gymnasium as gym
+import torch
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.common.type_aliases import Schedule
+from torch import Tensor, nn
+
+from blip_rl.agents.trunks import TRUNKS, TrunkName, atari_trunk, minatar_trunk
+from blip_rl.layers import blip_layers
+
+ATARI_SIZE = 84
+
+
+class BlipTrunk(BaseFeaturesExtractor):
+    """Shared features: uint8 (B, C, H, W) observations (scaled to [0, 1] by SB3) -> (B, features).
+
+    Args:
+        observation_space: channel-first image space, 84x84 (Atari) or 10x10 (MinAtar).
+        arch: ``atari`` or ``minatar`` [default: ``atari`` for 84x84 frames, else ``minatar``].
+        bits: N, bits per quantized parameter.
+        quantized: BLIP layers (True) or plain float layers of the same shape.
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.spaces.Box,
+        arch: TrunkName | None = None,
+        bits: int = 20,
+        quantized: bool = True,
+    ) -> None:
+        if len(observation_space.shape) != 3:
+            raise ValueError(
+                f"BlipTrunk needs channel-first image observations (C, H, W), "
+                f"got shape {observation_space.shape}"
+            )
+        channels, height, width = observation_space.shape
+        arch = arch or ("atari" if (height, width) == (ATARI_SIZE, ATARI_SIZE) else "minatar")
+        expected = {"atari": (ATARI_SIZE, ATARI_SIZE), "minatar": (10, 10)}
+        if arch not in TRUNKS:
+            raise ValueError(f"unknown trunk {arch!r}; choose from: {', '.join(TRUNKS)}")
+        if (height, width) != expected[arch]:
+            raise ValueError(
+                f"the {arch} trunk needs {expected[arch][0]}x{expected[arch][1]} observations, "
+                f"got {height}x{width}"
+            )
+        build = atari_trunk if arch == "atari" else minatar_trunk
+        cnn = build(channels, bits=bits, quantized=quantized)
+        features = next(m for m in reversed(cnn) if isinstance(m, nn.Linear)).out_features
+        super().__init__(observation_space, features)
+        self.cnn = cnn
+
+    def forward(self, observations: Tensor) -> Tensor:
+        return self.cnn(observations)
+
+
+class TaskHeads(nn.Module):
+    """One float head per task; ``forward`` runs the active task's head (``task`` buffer, saved
+    with the state dict)."""
+
+    def __init__(self, heads: list[nn.Module]) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(heads)
+        self.register_buffer("task", torch.zeros((), dtype=torch.long))
+
+    def forward(self, latent: Tensor) -> Tensor:
+        return self.heads[int(self.task)](latent)
+
+
+class BlipActorCriticPolicy(ActorCriticPolicy):
+    """Actor-critic with a shared :class:`BlipTrunk` and ``n_tasks`` actor/critic head pairs.
+
+    Only the trunk is quantized (and consolidated by BLIP); heads are ordinary float layers.
+    All heads exist from the start (so ``PPO.load`` rebuilds the same modules), but only the
+    active task's heads receive gradients, so heads of other tasks never change. Defaults:
+    no hidden layers between trunk and heads (``net_arch=[]``), as the paper's network.
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.spaces.Space,
+        action_space: gym.spaces.Space,
+        lr_schedule: Schedule,
+        n_tasks: int = 1,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        features_extractor_class: type[BaseFeaturesExtractor] = BlipTrunk,
+        **kwargs: Any,
+    ) -> None:
+        if n_tasks < 1:
+            raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
+        self.n_tasks = n_tasks
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch=[] if net_arch is None else net_arch,
+            features_extractor_class=features_extractor_class,
+            **kwargs,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        self.action_net = self._task_heads(self.action_net, gain=0.01)
+        self.value_net = self._task_heads(self.value_net, gain=1.0)
+        for _, layer in blip_layers(self):
+            layer.clamp_into_range()  # orthogonal init may stray a little past the bound
+        self.reset_optimizer(lr_schedule(1))
+
+    def _task_heads(self, first: nn.Module, gain: float) -> TaskHeads:
+        heads = [first]
+        for _ in range(self.n_tasks - 1):
+            head = copy.deepcopy(first)
+            if self.ortho_init:
+                head.apply(partial(self.init_weights, gain=gain))
+            else:
+                head.reset_parameters()  # a head is one nn.Linear
+            heads.append(head)
+        return TaskHeads(heads)
+
+    def reset_optimizer(self, learning_rate: float) -> None:
+        """A fresh optimizer (no moment estimates) over all parameters."""
+        self.optimizer = self.optimizer_class(
+            self.parameters(), lr=learning_rate, **self.optimizer_kwargs
+        )
+
+    @property
+    def task(self) -> int:
+        """The active task (0-based)."""
+        return int(self.action_net.task)
+
+    def set_task(self, task: int) -> None:
+        """Act and estimate values with task ``task``'s heads from now on."""
+        if not 0 <= task < self.n_tasks:
+            raise ValueError(f"task {task} out of range; this policy has {self.n_tasks} task(s)")
+        self.action_net.task.fill_(task)
+        self.value_net.task.fill_(task)
+
+    def log_prob(self, obs: Tensor, actions: Tensor) -> Tensor:
+        """log pi(a|s) of the active task's actor: obs (B, C, H, W), actions int (B,) -> (B,)."""
+        return self.get_distribution(obs).log_prob(actions)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), "n_tasks": self.n_tasks}

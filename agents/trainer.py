@@ -1,0 +1,249 @@
+"""The continual RL loop: PPO learns the games one after another, a strategy (BLIP, EWC, FT)
+plugs in through the optimizer's step hooks and the task boundaries.
+
+Task boundaries live in this short loop around ``model.learn(n, reset_num_timesteps=False)``;
+evaluation and checkpoints run from a callback between PPO updates. ``PPO.train`` is not
+forked: BLIP's clip is a step post-hook on the policy's optimizer, EWC's penalty a pre-hook.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from torch import Tensor, nn
+
+from blip_rl.agents.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from blip_rl.agents.config import TrainConfig
+from blip_rl.agents.evaluation import evaluate_task
+from blip_rl.agents.policy import BlipActorCriticPolicy, BlipTrunk
+from blip_rl.agents.results import (
+    EvalRow,
+    Progress,
+    summarize,
+    write_bits,
+    write_eval_csv,
+)
+from blip_rl.agents.samples import RecentTransitions
+from blip_rl.envs import make_env
+from blip_rl.files import write_json
+from blip_rl.methods import make_strategy
+from blip_rl.strategy import Strategy
+
+log = logging.getLogger(__name__)
+
+FISHER_BATCH = 256
+"""Transitions per batch of the Fisher pass (bounds its memory on the Atari trunk)."""
+
+
+class TaskLinearSchedule:
+    """Learning rate decaying linearly from ``initial`` at global step ``start`` to 0 at ``end``.
+
+    SB3 calls a schedule with ``progress_remaining = 1 - num_timesteps / end`` when
+    ``learn(end - num_timesteps, reset_num_timesteps=False)`` runs, so the global step is
+    ``(1 - progress_remaining) * end``.
+    """
+
+    def __init__(self, initial: float, start: int, end: int) -> None:
+        self.initial, self.start, self.end = initial, start, end
+
+    def __call__(self, progress_remaining: float) -> float:
+        step = (1.0 - progress_remaining) * self.end
+        left = (self.end - step) / (self.end - self.start)
+        return self.initial * min(1.0, max(0.0, left))
+
+
+def policy_log_likelihood(policy: nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
+    """log pi(a|s) of the active task's actor for a batch of (obs, actions): (B,)."""
+    obs, actions = batch
+    return policy.log_prob(obs, actions)
+
+
+class TaskCallback(BaseCallback):
+    """Between PPO updates: evaluate and checkpoint when due; after each rollout: keep its
+    transitions for the end-of-task Fisher."""
+
+    def __init__(self, trainer: ContinualTrainer, samples: RecentTransitions) -> None:
+        super().__init__()
+        self.trainer = trainer
+        self.samples = samples
+
+    def _on_rollout_start(self) -> None:
+        self.trainer.between_updates()
+
+    def _on_rollout_end(self) -> None:
+        self.samples.add_rollout(self.model.rollout_buffer)
+
+    def _on_step(self) -> bool:
+        return True
+
+
+class ContinualTrainer:
+    """Learns ``cfg``'s games in order with PPO and ``cfg.method``; writes the run in ``out``.
+
+    Run folder: ``config.json``, ``eval.csv``, ``bits/task_<k>.npz``, ``summary.json`` and
+    ``checkpoints/``. With ``resume`` it continues from ``checkpoints/latest.json``.
+    """
+
+    def __init__(self, cfg: TrainConfig, out: Path, device: torch.device, resume: bool) -> None:
+        self.cfg = cfg
+        self.out = out
+        self.device = device
+        self.games = cfg.sequence
+        self.checkpoints = out / "checkpoints"
+        found = latest_checkpoint(self.checkpoints) if resume else None
+        if found is None:
+            self.model = self._new_model()
+            self.progress = Progress()
+            strategy_state: dict[str, Any] = {}
+        else:
+            loaded = load_checkpoint(found, device)
+            self.model, self.progress, strategy_state = (
+                loaded.model,
+                loaded.progress,
+                loaded.strategy_state,
+            )
+            log.info("resuming %s at step %d, task %d", found, self.num_timesteps, self.task)
+        self.strategy: Strategy = make_strategy(
+            cfg.method, self.model.policy, cfg.blip_config, cfg.ewc
+        )
+        if strategy_state:
+            self.strategy.load_state_dict(strategy_state)
+        write_eval_csv(out / "eval.csv", self.progress.rows)  # drops rows after the checkpoint
+        self.next_eval = self._next(cfg.evaluate_every)
+        self.next_checkpoint = self._next(cfg.checkpoint_interval)
+        self._clock = time.perf_counter()
+
+    def _new_model(self) -> PPO:
+        cfg, ppo = self.cfg, self.cfg.ppo
+        env = make_env(self.games[0], cfg.n_envs, cfg.seed, train=True)
+        return PPO(
+            BlipActorCriticPolicy,
+            env,
+            learning_rate=ppo.learning_rate,
+            n_steps=ppo.n_steps,
+            batch_size=cfg.batch_size,
+            n_epochs=ppo.n_epochs,
+            gamma=ppo.gamma,
+            gae_lambda=ppo.gae_lambda,
+            clip_range=ppo.clip_range,
+            ent_coef=ppo.ent_coef,
+            vf_coef=ppo.vf_coef,
+            max_grad_norm=ppo.max_grad_norm,
+            policy_kwargs={
+                "n_tasks": len(self.games),
+                "features_extractor_class": BlipTrunk,
+                "features_extractor_kwargs": {"bits": cfg.blip.bits},
+            },
+            seed=cfg.seed,
+            device=self.device,
+        )
+
+    @property
+    def policy(self) -> BlipActorCriticPolicy:
+        return self.model.policy
+
+    @property
+    def num_timesteps(self) -> int:
+        """Global env steps over all tasks so far."""
+        return self.model.num_timesteps
+
+    @property
+    def task(self) -> int:
+        return self.progress.task
+
+    def _next(self, interval: int) -> int:
+        return (self.num_timesteps // interval + 1) * interval
+
+    def run(self) -> dict[str, Any]:
+        """Learn every remaining task; returns the summary (also in ``summary.json``)."""
+        while self.task < len(self.games):
+            self._learn_task()
+        return summarize(self.games, self.cfg.method, self.progress)
+
+    def _learn_task(self) -> None:
+        cfg, task, model = self.cfg, self.task, self.model
+        game = self.games[task]
+        start, end = self.progress.task_start, self.progress.task_start + cfg.steps_per_task
+        fresh = self.num_timesteps == start
+        log.info(
+            "task %d (%s): steps %d..%d%s",
+            task,
+            game.name,
+            start,
+            end,
+            "" if fresh else f", resumed at {self.num_timesteps}",
+        )
+        model.set_env(make_env(game, cfg.n_envs, cfg.seed + self.num_timesteps, train=True))
+        self.policy.set_task(task)
+        model.learning_rate = TaskLinearSchedule(cfg.ppo.learning_rate, start, end)
+        model._setup_lr_schedule()
+        if fresh:
+            self.policy.reset_optimizer(cfg.ppo.learning_rate)
+        # EWC's penalty is added in a step pre-hook, after SB3 has clipped the gradient norm:
+        # the penalty term itself is not norm-clipped.
+        handles = self.strategy.attach(self.policy.optimizer)
+        self.strategy.on_task_start(task)
+        samples = RecentTransitions(cfg.fisher_samples, model.observation_space.dtype)
+        model.learn(
+            end - self.num_timesteps,
+            callback=TaskCallback(self, samples),
+            reset_num_timesteps=False,
+        )
+        for handle in handles:
+            handle.remove()
+        self._end_task(samples)
+        model.get_env().close()
+
+    def _end_task(self, samples: RecentTransitions) -> None:
+        task, progress = self.task, self.progress
+        if len(samples) < self.cfg.fisher_samples:
+            samples.top_up(self.model)
+        report = self.strategy.on_task_end(
+            task, samples.batches(FISHER_BATCH, self.device), policy_log_likelihood
+        )
+        rows = self._evaluate()
+        progress.scores.append([row.mean_return for row in rows])
+        progress.task_ends.append(self.num_timesteps)
+        progress.reports.append(report)
+        progress.task = task + 1
+        progress.task_start = self.num_timesteps
+        write_bits(self.out / "bits" / f"task_{task}.npz", self.policy)
+        self._checkpoint(f"task_{task}")
+        write_json(self.out / "summary.json", summarize(self.games, self.cfg.method, progress))
+
+    def between_updates(self) -> None:
+        """Called before each rollout (so after each PPO update): evaluate, checkpoint if due."""
+        if self.num_timesteps >= self.next_eval:
+            self._evaluate()
+        if self.num_timesteps >= self.next_checkpoint:
+            self._checkpoint(f"step_{self.num_timesteps}")
+
+    def _evaluate(self) -> list[EvalRow]:
+        """Evaluate every task seen so far at the current step; rows go to ``eval.csv``."""
+        cfg, step = self.cfg, self.num_timesteps
+        rows = []
+        for j, game in enumerate(self.games[: self.task + 1]):
+            mean, std = evaluate_task(
+                self.model, game, j, cfg.eval_episodes, cfg.episode_cap, cfg.seed, cfg.n_envs
+            )
+            rows.append(EvalRow(step, j, game.name, mean, std, game.normalize(mean)))
+            log.info("step %d  %-15s return %8.2f +- %.2f", step, game.name, mean, std)
+        self.progress.rows.extend(rows)
+        write_eval_csv(self.out / "eval.csv", self.progress.rows)
+        self.next_eval = self._next(cfg.evaluate_every)
+        return rows
+
+    def _checkpoint(self, name: str) -> None:
+        now = time.perf_counter()
+        self.progress.wall_time_s += now - self._clock
+        self._clock = now
+        save_checkpoint(
+            self.checkpoints, name, self.model, self.progress, self.strategy.state_dict()
+        )
+        self.next_checkpoint = self._next(self.cfg.checkpoint_interval)

@@ -1,0 +1,93 @@
+"""Throughput of BLIP PPO against plain SB3 PPO with the same architecture and envs.
+
+Both learn the same game with the paper's PPO settings (16 envs x 125 steps, 4 epochs x 8
+minibatches): the plain agent is SB3's ``ActorCriticPolicy`` on the same trunk built from
+float ``nn.Conv2d``/``nn.Linear``; the BLIP agent is ``BlipActorCriticPolicy`` (quantized
+trunk, 6 head pairs) with the BLIP clip hooked after every optimizer step and one task
+already consolidated. Runs alternate (plain, BLIP, plain, ...) and the median env-steps/s
+of each is reported with their ratio (target >= 0.97), all measured in this one run.
+
+    python benchmarks/ppo_overhead.py [--suite minatar|atari6|both] [--steps N] [--repeats R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from stable_baselines3 import PPO
+
+from blip_rl import Blip, BlipConfig
+from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
+from blip_rl.agents.config import PPOConfig
+from blip_rl.agents.samples import RecentTransitions
+from blip_rl.agents.trainer import FISHER_BATCH, policy_log_likelihood
+from blip_rl.envs import SUITES, get_game, make_env
+
+N_ENVS = 16
+
+
+def build(suite: str, blip: bool) -> tuple[PPO, Blip | None]:
+    ppo = PPOConfig()
+    game = get_game(SUITES[suite].games[0], SUITES[suite].platform)
+    env = make_env(game, N_ENVS, seed=0, train=True)
+    kwargs = {
+        "n_steps": ppo.n_steps,
+        "batch_size": ppo.n_steps * N_ENVS // ppo.n_minibatches,
+        "n_epochs": ppo.n_epochs,
+        "learning_rate": ppo.learning_rate,
+        "clip_range": ppo.clip_range,
+        "ent_coef": ppo.ent_coef,
+        "seed": 0,
+        "device": "cpu",
+    }
+    if not blip:
+        policy_kwargs = {
+            "features_extractor_class": BlipTrunk,
+            "features_extractor_kwargs": {"quantized": False},
+            "net_arch": [],
+        }
+        return PPO("CnnPolicy", env, policy_kwargs=policy_kwargs, **kwargs), None
+    model = PPO(BlipActorCriticPolicy, env, policy_kwargs={"n_tasks": 6}, **kwargs)
+    strategy = Blip(model.policy, BlipConfig(fisher_prior=SUITES[suite].fisher_prior))
+    # One consolidated task, so the clip works on real frozen-bit counts.
+    samples = RecentTransitions(2048, env.observation_space.dtype)
+    samples.top_up(model)
+    strategy.consolidate(samples.batches(FISHER_BATCH, model.device), policy_log_likelihood)
+    model.policy.set_task(1)
+    strategy.attach(model.policy.optimizer)
+    return model, strategy
+
+
+def steps_per_second(model: PPO, steps: int) -> float:
+    start, before = time.perf_counter(), model.num_timesteps
+    model.learn(steps, reset_num_timesteps=False)
+    return (model.num_timesteps - before) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", choices=("minatar", "atari6", "both"), default="both")
+    parser.add_argument("--steps", type=int, default=None, help="env steps per timed learn()")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    suites = ("minatar", "atari6") if args.suite == "both" else (args.suite,)
+    for suite in suites:
+        steps = args.steps or (20_000 if suite == "minatar" else 4_000)
+        models = {"plain": build(suite, blip=False)[0], "blip": build(suite, blip=True)[0]}
+        for model in models.values():  # warm-up: first rollout, allocator, caches
+            model.learn(N_ENVS * PPOConfig().n_steps)
+        fps: dict[str, list[float]] = {"plain": [], "blip": []}
+        for _ in range(args.repeats):
+            for name, model in models.items():
+                fps[name].append(steps_per_second(model, steps))
+        plain, blip = statistics.median(fps["plain"]), statistics.median(fps["blip"])
+        print(
+            f"{suite:8s} plain SB3 PPO {plain:8.1f} env-steps/s   BLIP PPO {blip:8.1f} "
+            f"env-steps/s   ratio {blip / plain:.3f}   ({args.repeats} x {steps} steps each)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Games, suites and the per-game score table used to normalize rewards (spec s.7).
+
+A suite fixes the platform and the default sequence; game names are looked up on that
+platform (MinAtar's ``breakout`` is not ALE's). Atari takes the short names of the paper's
+games (``kungfu``) and any ALE ROM name (``pong``, ``ms_pacman``); a game with no reference
+score has no normalized reward (``None``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Platform = Literal["atari", "minatar"]
+
+
+@dataclass(frozen=True)
+class Game:
+    """One task of a sequence.
+
+    Attributes:
+        name: short name used on the command line and in result files.
+        platform: ``atari`` (ALE through gymnasium) or ``minatar``.
+        rom: the ALE ROM id (``kung_fu_master``) or the MinAtar game (``space_invaders``).
+        random_score: mean raw return of a uniform random policy (``None`` if not known).
+        reference_score: mean raw return of a trained PPO agent (``None`` if not known).
+    """
+
+    name: str
+    platform: Platform
+    rom: str
+    random_score: float | None = None
+    reference_score: float | None = None
+
+    def normalize(self, score: float) -> float | None:
+        """(R - R_random) / (R_ref - R_random) clipped to [0, 1]; ``None`` without a reference."""
+        if self.random_score is None or self.reference_score is None:
+            return None
+        value = (score - self.random_score) / (self.reference_score - self.random_score)
+        return min(1.0, max(0.0, value))
+
+
+# Atari: random and PPO-after-10M-steps scores (CleanRL's ppo_atari benchmark), spec s.7.
+# MinAtar: measured here (random policy, and single-game PPO with this package's small trunk
+# at 300k steps) by `python benchmarks/minatar_scores.py`; see README "MinAtar scores".
+SCORES: dict[tuple[Platform, str], Game] = {
+    (g.platform, g.name): g
+    for g in (
+        Game("kungfu", "atari", "kung_fu_master", 258.5, 26000.0),
+        Game("boxing", "atari", "boxing", 0.1, 92.7),
+        Game("jamesbond", "atari", "jamesbond", 29.0, 496.0),
+        Game("krull", "atari", "krull", 1598.0, 9718.0),
+        Game("riverraid", "atari", "riverraid", 1338.5, 8275.0),
+        Game("spaceinvaders", "atari", "space_invaders", 148.0, 1189.0),
+        Game("breakout", "minatar", "breakout", None, None),
+        Game("space_invaders", "minatar", "space_invaders", None, None),
+        Game("freeway", "minatar", "freeway", None, None),
+        Game("asterix", "minatar", "asterix", None, None),
+        Game("seaquest", "minatar", "seaquest", None, None),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A platform, its default game sequence and suite-specific defaults.
+
+    Attributes:
+        fisher_prior: f0 of BLIP's prior Fisher (Atari: the authors' value).
+        eval_max_steps: agent steps per evaluation episode at most (Atari: 108k frames).
+    """
+
+    platform: Platform
+    games: tuple[str, ...]
+    fisher_prior: float
+    eval_max_steps: int
+
+
+SUITES: dict[str, Suite] = {
+    "atari6": Suite(
+        "atari",
+        ("kungfu", "boxing", "jamesbond", "krull", "riverraid", "spaceinvaders"),
+        fisher_prior=5e-18,
+        eval_max_steps=27_000,
+    ),
+    "minatar": Suite(
+        "minatar",
+        ("breakout", "space_invaders", "freeway", "asterix", "seaquest"),
+        fisher_prior=5e-18,
+        eval_max_steps=5_000,
+    ),
+}
+"""The paper's Atari sequence, and a MinAtar sequence that learns in minutes on a CPU."""
+
+
+def ale_roms() -> tuple[str, ...]:
+    """Every ROM that ale-py ships (``pong``, ``kung_fu_master``, ...)."""
+    from ale_py.roms import get_all_rom_ids
+
+    return tuple(get_all_rom_ids())
+
+
+def get_game(name: str, platform: Platform) -> Game:
+    """The game called ``name`` on ``platform``; ``ValueError`` naming the allowed names."""
+    if (platform, name) in SCORES:
+        return SCORES[platform, name]
+    if platform == "atari" and name in ale_roms():
+        by_rom = {g.rom: g for g in SCORES.values() if g.platform == "atari"}
+        return by_rom.get(name, Game(name, "atari", name))
+    known = ", ".join(n for p, n in SCORES if p == platform)
+    extra = " or any ALE ROM name (e.g. pong, ms_pacman)" if platform == "atari" else ""
+    raise ValueError(f"unknown {platform} game {name!r}; choose from: {known}{extra}")

@@ -1,0 +1,198 @@
+"""The continual PPO agent: policy, the RL loop with every method, checkpoints and resume,
+and the command line, on tiny real Atari and MinAtar runs."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import PPO
+
+from blip_rl import blip_layers
+from blip_rl.agents import BlipActorCriticPolicy
+from blip_rl.agents.checkpoint import load_checkpoint
+from blip_rl.agents.samples import RecentTransitions
+from blip_rl.agents.trainer import ContinualTrainer, TaskLinearSchedule
+from blip_rl.cli import main
+from blip_rl.clip import freeze_radius
+from blip_rl.envs import get_game, make_env
+from tests.cli import run_cli
+
+TINY = [
+    "--n-envs", "2", "--n-steps", "32", "--n-minibatches", "2", "--n-epochs", "1",
+    "--eval-episodes", "1", "--eval-max-steps", "40", "--fisher-samples", "96",
+]  # fmt: skip
+
+
+def train(out, *args):
+    assert main(["train", "--out", str(out), "--device", "cpu", *TINY, *args]) == 0
+    return json.loads((out / "summary.json").read_text())
+
+
+def eval_rows(out):
+    with open(out / "eval.csv") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize(
+    "suite, games", [("minatar", "breakout,asterix"), ("atari6", "kungfu,boxing")]
+)
+@pytest.mark.parametrize("method", ["blip", "ewc", "ft"])
+def test_every_method_learns_a_two_game_sequence_and_writes_the_run(tmp_path, suite, games, method):
+    out = tmp_path / "run"
+    summary = train(out, "--suite", suite, "--games", games, "--method", method,
+                    "--steps-per-task", "128", "--eval-interval", "64")  # fmt: skip
+    names = games.split(",")
+    assert summary["games"] == names and summary["tasks_done"] == 2
+    assert summary["task_end_steps"] == [128, 256]
+    assert len(summary["A_raw"]) == 2 and summary["A_raw"][0][1] is None
+    rows = eval_rows(out)
+    assert list(rows[0]) == ["step", "task", "game", "mean_return", "std_return", "normalized"]
+    assert {(r["step"], r["game"]) for r in rows} >= {("128", names[0]), ("256", names[1])}
+    assert {r["game"] for r in rows if r["step"] == "192"} == set(names)  # all seen tasks
+    for k in range(2):
+        bits = np.load(out / "bits" / f"task_{k}.npz")
+        assert bits["features_extractor.cnn.0.weight"].dtype == np.uint8
+        assert (bits["features_extractor.cnn.0.weight"].max() > 0) == (method == "blip")
+    assert json.loads((out / "config.json").read_text())["method"] == method
+    if suite == "atari6":
+        assert summary["acc"] is not None and 0 <= summary["acc"] <= 1
+
+
+def test_blip_keeps_frozen_trunk_in_its_intervals_and_old_heads_fixed(tmp_path):
+    out = tmp_path / "run"
+    train(out, "--suite", "minatar", "--games", "breakout,freeway", "--steps-per-task", "256",
+          "--n-epochs", "4", "--learning-rate", "0.01")  # fmt: skip
+    cpu = torch.device("cpu")
+    after_0 = load_checkpoint(out / "checkpoints" / "task_0", cpu).model.policy
+    after_1 = load_checkpoint(out / "checkpoints" / "task_1", cpu).model.policy
+    ckpt_1 = {name: dict(layer.named_parameters()) for name, layer in blip_layers(after_1)}
+    moved = False
+    for name, layer in blip_layers(after_0):
+        for pname, param, bound in layer.blip_tensors():
+            s, c = layer.frozen_bits(pname), layer.center(pname)
+            u = ckpt_1[name][pname].detach() / bound
+            # task_1 is snapped to task 1's centres; they stay inside task 0's intervals.
+            assert ((u - c).abs() <= freeze_radius(s, layer.bits) + 1e-6).all()
+            moved |= bool((u != param.detach() / bound).any())
+    assert moved, "the trunk learned something on task 1"
+    for heads_0, heads_1 in [(after_0.action_net, after_1.action_net),
+                             (after_0.value_net, after_1.value_net)]:  # fmt: skip
+        for p0, p1 in zip(heads_0.heads[0].parameters(), heads_1.heads[0].parameters()):
+            assert torch.equal(p0, p1)
+
+
+def test_a_crashed_run_resumes_at_its_last_checkpoint_without_retraining(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    args = ["--suite", "minatar", "--games", "breakout,asterix", "--steps-per-task", "192",
+            "--checkpoint-interval", "64", "--method", "ewc"]  # fmt: skip
+    end_task = ContinualTrainer._end_task
+
+    def crash_in_task_1(self, samples):
+        if self.task == 1:
+            raise KeyboardInterrupt  # killed during the last update of task 1
+        end_task(self, samples)
+
+    monkeypatch.setattr(ContinualTrainer, "_end_task", crash_in_task_1)
+    with pytest.raises(KeyboardInterrupt):
+        train(out, *args)
+    monkeypatch.undo()
+    latest = json.loads((out / "checkpoints" / "latest.json").read_text())
+    assert latest == {"checkpoint": "step_320", "step": 320}
+    bits_0 = (out / "bits" / "task_0.npz").read_bytes()
+    ewc_0 = torch.load(out / "checkpoints" / "step_320" / "state.pt")["strategy"]
+    rows_before = [r for r in eval_rows(out) if int(r["step"]) <= 320]
+
+    proc = run_cli("train", "--out", str(out), "--resume", "--device", "cpu", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["task_end_steps"] == [192, 384]  # task 1 finished, task 0 not redone
+    assert (out / "bits" / "task_0.npz").read_bytes() == bits_0
+    assert "resuming" in proc.stderr and "task 0 (breakout)" not in proc.stderr
+    assert eval_rows(out)[: len(rows_before)] == rows_before
+    steps = [int(r["step"]) for r in eval_rows(out)]
+    assert steps == sorted(steps)
+    assert not list((out / "checkpoints").glob("step_*"))
+    assert ewc_0["tasks_seen"] == 1  # EWC's own state travelled with the checkpoint
+    resumed = torch.load(out / "checkpoints" / "task_1" / "state.pt")["strategy"]
+    assert resumed["tasks_seen"] == 2
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path):
+    out = tmp_path / "run"
+    train(out, "--suite", "minatar", "--games", "breakout", "--steps-per-task", "64")
+    before = (out / "checkpoints" / "task_0" / "model.zip").read_bytes()
+    proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path)
+    assert proc.returncode == 0 and "task 0" not in proc.stderr
+    assert (out / "checkpoints" / "task_0" / "model.zip").read_bytes() == before
+
+
+def test_policy_works_alone_in_sb3_ppo_and_survives_save_load(tmp_path):
+    env = make_env(get_game("kungfu", "atari"), 2, seed=0, train=True)
+    model = PPO(BlipActorCriticPolicy, env, n_steps=16, batch_size=16, n_epochs=1,
+                policy_kwargs={"n_tasks": 3}, device="cpu")  # fmt: skip
+    model.policy.set_task(2)
+    model.learn(32)
+    model.save(tmp_path / "m.zip")
+    loaded = PPO.load(tmp_path / "m.zip", device="cpu")
+    assert loaded.policy.n_tasks == 3 and loaded.policy.task == 2
+    for (_, a), (_, b) in zip(blip_layers(model.policy), blip_layers(loaded.policy)):
+        assert torch.equal(a.weight_fisher, b.weight_fisher) and torch.equal(a.weight, b.weight)
+    with pytest.raises(ValueError, match="task 3 out of range; this policy has 3 task"):
+        loaded.policy.set_task(3)
+
+
+def test_linear_schedule_decays_to_zero_within_each_task():
+    schedule = TaskLinearSchedule(1e-3, start=1000, end=3000)
+    at = lambda step: schedule(1 - step / 3000)  # noqa: E731 - how SB3 calls it
+    assert at(1000) == pytest.approx(1e-3)
+    assert at(2000) == pytest.approx(5e-4)
+    assert at(3000) == 0.0 and at(3100) == 0.0
+
+
+def test_recent_transitions_keep_the_newest_samples():
+    store = RecentTransitions(5, np.dtype(np.uint8))
+    for start in (0, 3, 6):
+        store.add(np.arange(start, start + 3, dtype=np.float32)[:, None], np.arange(3))
+    obs = torch.cat([o for o, _ in store.batches(2, torch.device("cpu"))]).flatten()
+    assert obs.tolist() == [4, 5, 6, 7, 8] and obs.dtype == torch.uint8
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--games", "kungfoo"], "unknown atari game 'kungfoo'; choose from: kungfu, boxing"),
+        (["--suite", "atari7"], "unknown suite 'atari7' for --suite; choose from: atari6, minatar"),
+        (["--method", "si"], "unknown method 'si' for --method; choose from: blip, ewc, ft"),
+        (["--steps-per-task", "0"], "steps_per_task must be an integer >= 1, got 0"),
+        (["--n-envs", "two"], "invalid integer value 'two'"),
+        (["--gamma", "1.5"], "gamma must be in [0, 1], got 1.5"),
+        (["--games", "boxing,boxing"], "games must be distinct, got boxing,boxing"),
+        (["--resume"], "holds no run to resume (no config.json)"),
+    ],
+)
+def test_bad_input_gets_a_one_line_error_and_exit_2(tmp_path, args, message):
+    proc = run_cli("train", "--out", str(tmp_path / "out"), *args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert message in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_run_directory_is_refused(tmp_path):
+    (tmp_path / "file").write_text("x")
+    proc = run_cli("train", "--out", str(tmp_path / "file" / "run"), cwd=tmp_path)
+    assert proc.returncode == 2 and "cannot create output directory" in proc.stderr
+
+
+def test_an_existing_run_is_never_overwritten_or_resumed_with_other_settings(tmp_path):
+    out = tmp_path / "run"
+    train(out, "--suite", "minatar", "--games", "breakout", "--steps-per-task", "64")
+    files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    proc = run_cli("train", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 2 and "is not empty; pass --resume" in proc.stderr
+    proc = run_cli("train", "--out", str(out), "--resume", "--seed", "7", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--seed 7 differs from the run's 0 (config.json)" in proc.stderr
+    assert files == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
