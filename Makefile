@@ -17,9 +17,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/python -c "import torch; print('torch', torch.__version__)"
 	touch $@
 
+# The MinAtar sequence with BLIP, about 10 minutes on 2 CPU cores; prints the A matrix.
 demo: install
-	$(BIN)/blip-rl classify --benchmark digits5 --method blip
-	$(BIN)/blip-rl classify --benchmark digits5 --method ft
+	$(BIN)/blip-rl train --suite minatar --method blip --steps-per-task 200000
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -33,3 +33,4 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/fisher.py
+	$(BIN)/python benchmarks/ppo_overhead.py

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -13,13 +12,7 @@ from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.results import format_summary
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.cli import Command
-from blip_rl.config import (
-    add_config_arguments,
-    config_from_args,
-    config_from_dict,
-    fail,
-    flat_values,
-)
+from blip_rl.config import config_from_dict, fail, flat_values
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, write_json
 
@@ -51,13 +44,8 @@ def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
     return replace(saved, resume=True, device=given.device, out=str(out))
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, TrainConfig)
-
-
-def run(args: argparse.Namespace, prog: str) -> int:
+def run(cfg: TrainConfig, prog: str) -> int:
     try:
-        cfg: TrainConfig = config_from_args(TrainConfig, args)
         device = resolve_device(cfg.device)
         if cfg.resume and cfg.out is None:
             raise ValueError("--resume needs --out, the run directory to continue")
@@ -82,6 +70,6 @@ def run(args: argparse.Namespace, prog: str) -> int:
 
 COMMAND = Command(
     help="continual RL: PPO learns a sequence of Atari or MinAtar games",
-    configure=configure,
+    config=TrainConfig,
     run=run,
 )

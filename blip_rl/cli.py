@@ -3,22 +3,23 @@ group ``blip_rl.commands`` (see pyproject.toml), so the core never imports the s
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Any
 
-from blip_rl.config import Parser
+from blip_rl.config import Parser, add_config_arguments, config_from_args, fail
 
 
 @dataclass(frozen=True)
 class Command:
-    """A sub-command: ``configure`` adds its flags, ``run`` executes it and returns an exit code."""
+    """A sub-command: its flags are the fields of ``config`` (a frozen dataclass); ``run``
+    gets the validated config and the program name (for errors) and returns an exit code."""
 
     help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace, str], int]
+    config: type
+    run: Callable[[Any, str], int]
 
 
 def build_parser() -> tuple[Parser, dict[str, Command]]:
@@ -28,7 +29,9 @@ def build_parser() -> tuple[Parser, dict[str, Command]]:
     for ep in sorted(entry_points(group="blip_rl.commands"), key=lambda e: e.name):
         command: Command = ep.load()
         commands[ep.name] = command
-        command.configure(sub.add_parser(ep.name, help=command.help, description=command.help))
+        add_config_arguments(
+            sub.add_parser(ep.name, help=command.help, description=command.help), command.config
+        )
     return parser, commands
 
 
@@ -36,4 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser, commands = build_parser()
     args = parser.parse_args(argv)
-    return commands[args.command].run(args, f"blip-rl {args.command}")
+    command, prog = commands[args.command], f"blip-rl {args.command}"
+    try:
+        config = config_from_args(command.config, args)
+    except ValueError as e:
+        fail(prog, str(e))
+    return command.run(config, prog)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from dataclasses import asdict
@@ -13,7 +12,7 @@ from blip_rl.classification.benchmarks import get_benchmark
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.trainer import SeedResult, run_seed
 from blip_rl.cli import Command
-from blip_rl.config import add_config_arguments, config_from_args, fail
+from blip_rl.config import fail
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, write_json
 from blip_rl.metrics import acc_bwt
@@ -74,13 +73,8 @@ def format_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, ClassifyConfig)
-
-
-def run(args: argparse.Namespace, prog: str) -> int:
+def run(cfg: ClassifyConfig, prog: str) -> int:
     try:
-        cfg: ClassifyConfig = config_from_args(ClassifyConfig, args)
         device = resolve_device(cfg.device)
         bench = get_benchmark(cfg.benchmark)
         out = Path(cfg.out) if cfg.out else default_out(cfg)
@@ -102,6 +96,6 @@ def run(args: argparse.Namespace, prog: str) -> int:
 
 COMMAND = Command(
     help="continual image classification (MNIST-5, PMNIST, CIFAR, ...)",
-    configure=configure,
+    config=ClassifyConfig,
     run=run,
 )
