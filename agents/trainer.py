@@ -164,7 +164,9 @@ class ContinualTrainer:
         """Learn every remaining task; returns the summary (also in ``summary.json``)."""
         while self.task < len(self.games):
             self._learn_task()
-        return summarize(self.games, self.cfg.method, self.progress)
+        summary = summarize(self.games, self.cfg.method, self.progress)
+        write_json(self.out / "summary.json", summary)  # with the current score table
+        return summary
 
     def _learn_task(self) -> None:
         cfg, task, model = self.cfg, self.task, self.model
