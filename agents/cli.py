@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -15,8 +14,6 @@ from blip_rl.cli import Command
 from blip_rl.config import config_from_dict, fail, flat_values
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, write_json
-
-log = logging.getLogger(__name__)
 
 CHANGEABLE_ON_RESUME = ("resume", "device", "out")
 
@@ -58,11 +55,12 @@ def run(cfg: TrainConfig, prog: str) -> int:
                 "or choose another --out"
             )
         check_writable_dir(out)
+        trainer = ContinualTrainer(cfg, out, device, resume=cfg.resume)  # e.g. a bad checkpoint
     except ValueError as e:
         fail(prog, str(e))
     if not cfg.resume:
         write_json(out / "config.json", asdict(cfg))
-    summary = ContinualTrainer(cfg, out, device, resume=cfg.resume).run()
+    summary = trainer.run()
     print(format_summary(summary))
     print(f"run: {out}")
     return 0

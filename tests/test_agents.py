@@ -194,3 +194,14 @@ def test_an_existing_run_is_never_overwritten_or_resumed_with_other_settings(tmp
     assert proc.returncode == 2
     assert "--seed 7 differs from the run's 0 (config.json)" in proc.stderr
     assert files == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_broken_checkpoint_is_reported_not_trained_over(tmp_path):
+    out = tmp_path / "run"
+    train(out, "--suite", "minatar", "--games", "breakout", "--steps-per-task", "64")
+    (out / "checkpoints" / "task_0" / "model.zip").unlink()
+    summary = (out / "summary.json").read_bytes()
+    proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path)
+    assert_one_line_error(proc, "/checkpoints/task_0' named by")
+    assert "is incomplete" in proc.stderr
+    assert (out / "summary.json").read_bytes() == summary
