@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 # The MinAtar sequence with BLIP, about 10 minutes on 2 CPU cores; prints the A matrix.
 demo: install
-	$(BIN)/blip-rl train --suite minatar --method blip --steps-per-task 200000
+	$(BIN)/blip-rl train --suite minatar --method blip --steps-per-task 300000
 
 test: install
 	$(BIN)/python -m pytest -q
