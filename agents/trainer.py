@@ -164,6 +164,8 @@ class ContinualTrainer:
         """Learn every remaining task; returns the summary (also in ``summary.json``)."""
         while self.task < len(self.games):
             self._learn_task()
+        if self.model.get_env() is not None:
+            self.model.get_env().close()
         summary = summarize(self.games, self.cfg.method, self.progress)
         write_json(self.out / "summary.json", summary)  # with the current score table
         return summary
@@ -181,7 +183,10 @@ class ContinualTrainer:
             end,
             "" if fresh else f", resumed at {self.num_timesteps}",
         )
+        previous = model.get_env()
         model.set_env(make_env(game, cfg.n_envs, cfg.seed + self.num_timesteps, train=True))
+        if previous is not None:
+            previous.close()
         self.policy.set_task(task)
         model.learning_rate = TaskLinearSchedule(cfg.ppo.learning_rate, start, end)
         model._setup_lr_schedule()
@@ -200,7 +205,6 @@ class ContinualTrainer:
         for handle in handles:
             handle.remove()
         self._end_task(samples)
-        model.get_env().close()
 
     def _end_task(self, samples: RecentTransitions) -> None:
         task, progress = self.task, self.progress
