@@ -34,13 +34,14 @@ def quantize(u: Tensor, bits: int | Tensor) -> Tensor:
 def quantize_into(param: Tensor, bound: float, bits: int, out: Tensor) -> Tensor:
     """``bound * Q(param / bound, bits)`` written into ``out`` (shaped like ``param``).
 
-    The same values as :func:`quantize` (up to float rounding of the scale), in four passes
-    and no allocation: this runs after every optimizer step on every BLIP parameter.
+    Bit-identical to ``quantize(param / bound, bits) * bound``: the same operations in the
+    same order (a reordering such as ``param * (2^n / bound)`` rounds ties at the range limit
+    differently), in place so no memory is allocated. It runs after every optimizer step.
     """
     scale = 2.0**bits
-    limit = (1.0 - 0.5 / scale) * bound
-    torch.clamp(param, -limit, limit, out=out)
-    return out.mul_(scale / bound).round_().mul_(bound / scale)
+    limit = 1.0 - 0.5 / scale
+    torch.div(param, bound, out=out)
+    return out.clamp_(-limit, limit).mul_(scale).round_().div_(scale).mul_(bound)
 
 
 class _StraightThrough(torch.autograd.Function):

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blip_rl import quantize
+from blip_rl.quant import quantize_into
 
 
 def eq2(u: float, n: int) -> float:
@@ -61,3 +62,14 @@ def test_twenty_bit_error_is_below_a_millionth_of_the_bound():
     u = torch.rand(10_000) * 1.8 - 0.9
     assert (quantize(u, 20) - u).abs().max() < 1e-6
     assert math.isclose(2.0**-21, 4.76837158203125e-07)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 32), st.floats(1e-3, 10.0), st.integers(0, 2**31))
+def test_in_place_quantization_equals_eq2_in_parameter_units(bits, bound, seed):
+    g = torch.Generator().manual_seed(seed)
+    param = (torch.rand(64, generator=g) * 2.4 - 1.2) * bound  # some outside the range
+    out = torch.empty_like(param)
+    expected = quantize(param / bound, bits) * bound
+    assert quantize_into(param, bound, bits, out) is out
+    assert torch.equal(out, expected)
