@@ -45,6 +45,21 @@ class PPOConfig:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
 
+    def sb3_kwargs(self, n_envs: int) -> dict[str, float | int]:
+        """These settings as arguments of SB3's ``PPO`` for ``n_envs`` parallel envs."""
+        return {
+            "n_steps": self.n_steps,
+            "batch_size": self.n_steps * n_envs // self.n_minibatches,
+            "n_epochs": self.n_epochs,
+            "learning_rate": self.learning_rate,
+            "clip_range": self.clip_range,
+            "ent_coef": self.ent_coef,
+            "vf_coef": self.vf_coef,
+            "gamma": self.gamma,
+            "gae_lambda": self.gae_lambda,
+            "max_grad_norm": self.max_grad_norm,
+        }
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -108,10 +123,6 @@ class TrainConfig:
     def rollout(self) -> int:
         """Env steps per PPO update."""
         return self.ppo.n_steps * self.n_envs
-
-    @property
-    def batch_size(self) -> int:
-        return self.rollout // self.ppo.n_minibatches
 
     @property
     def evaluate_every(self) -> int:

@@ -120,21 +120,11 @@ class ContinualTrainer:
         self._clock = time.perf_counter()
 
     def _new_model(self) -> PPO:
-        cfg, ppo = self.cfg, self.cfg.ppo
+        cfg = self.cfg
         env = make_env(self.games[0], cfg.n_envs, cfg.seed, train=True)
         return PPO(
             BlipActorCriticPolicy,
             env,
-            learning_rate=ppo.learning_rate,
-            n_steps=ppo.n_steps,
-            batch_size=cfg.batch_size,
-            n_epochs=ppo.n_epochs,
-            gamma=ppo.gamma,
-            gae_lambda=ppo.gae_lambda,
-            clip_range=ppo.clip_range,
-            ent_coef=ppo.ent_coef,
-            vf_coef=ppo.vf_coef,
-            max_grad_norm=ppo.max_grad_norm,
             policy_kwargs={
                 "n_tasks": len(self.games),
                 "features_extractor_class": BlipTrunk,
@@ -142,6 +132,7 @@ class ContinualTrainer:
             },
             seed=cfg.seed,
             device=self.device,
+            **cfg.ppo.sb3_kwargs(cfg.n_envs),
         )
 
     @property

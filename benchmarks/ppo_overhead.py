@@ -28,27 +28,18 @@ from blip_rl.envs import SUITES, get_game, make_env
 N_ENVS = 16
 
 
-def build(suite: str, blip: bool) -> tuple[PPO, Blip | None]:
-    ppo = PPOConfig()
+def build(suite: str, blip: bool) -> PPO:
+    """A PPO agent on the suite's first game; BLIP's hooks stay alive with its optimizer."""
     game = get_game(SUITES[suite].games[0], SUITES[suite].platform)
     env = make_env(game, N_ENVS, seed=0, train=True)
-    kwargs = {
-        "n_steps": ppo.n_steps,
-        "batch_size": ppo.n_steps * N_ENVS // ppo.n_minibatches,
-        "n_epochs": ppo.n_epochs,
-        "learning_rate": ppo.learning_rate,
-        "clip_range": ppo.clip_range,
-        "ent_coef": ppo.ent_coef,
-        "seed": 0,
-        "device": "cpu",
-    }
+    kwargs = {**PPOConfig().sb3_kwargs(N_ENVS), "seed": 0, "device": "cpu"}
     if not blip:
         policy_kwargs = {
             "features_extractor_class": BlipTrunk,
             "features_extractor_kwargs": {"quantized": False},
             "net_arch": [],
         }
-        return PPO("CnnPolicy", env, policy_kwargs=policy_kwargs, **kwargs), None
+        return PPO("CnnPolicy", env, policy_kwargs=policy_kwargs, **kwargs)
     model = PPO(BlipActorCriticPolicy, env, policy_kwargs={"n_tasks": 6}, **kwargs)
     strategy = Blip(model.policy, BlipConfig(fisher_prior=SUITES[suite].fisher_prior))
     # One consolidated task, so the clip works on real frozen-bit counts.
@@ -57,7 +48,7 @@ def build(suite: str, blip: bool) -> tuple[PPO, Blip | None]:
     strategy.consolidate(samples.batches(FISHER_BATCH, model.device), policy_log_likelihood)
     model.policy.set_task(1)
     strategy.attach(model.policy.optimizer)
-    return model, strategy
+    return model
 
 
 def steps_per_second(model: PPO, steps: int) -> float:
@@ -75,7 +66,7 @@ def main() -> None:
     suites = ("minatar", "atari6") if args.suite == "both" else (args.suite,)
     for suite in suites:
         steps = args.steps or (20_000 if suite == "minatar" else 4_000)
-        models = {"plain": build(suite, blip=False)[0], "blip": build(suite, blip=True)[0]}
+        models = {"plain": build(suite, blip=False), "blip": build(suite, blip=True)}
         for model in models.values():  # warm-up: first rollout, allocator, caches
             model.learn(N_ENVS * PPOConfig().n_steps)
         fps: dict[str, list[float]] = {"plain": [], "blip": []}
