@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -13,14 +12,9 @@ from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.cli import Command
 from blip_rl.config import config_from_dict, fail, flat_values
 from blip_rl.device import resolve_device
-from blip_rl.files import check_writable_dir, write_json
+from blip_rl.files import check_writable_dir, default_run_dir, write_json
 
 CHANGEABLE_ON_RESUME = ("resume", "device", "out")
-
-
-def default_out(cfg: TrainConfig) -> Path:
-    sequence = cfg.suite if cfg.games is None else "-".join(cfg.games)
-    return Path("runs") / f"{sequence}__{cfg.method}__{cfg.seed}__{int(time.time())}"
 
 
 def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
@@ -46,7 +40,8 @@ def run(cfg: TrainConfig, prog: str) -> int:
         device = resolve_device(cfg.device)
         if cfg.resume and cfg.out is None:
             raise ValueError("--resume needs --out, the run directory to continue")
-        out = Path(cfg.out) if cfg.out else default_out(cfg)
+        sequence = cfg.suite if cfg.games is None else "-".join(cfg.games)
+        out = Path(cfg.out) if cfg.out else default_run_dir(sequence, cfg.method, cfg.seed)
         if cfg.resume:
             cfg = resumed_config(out, cfg)
         elif out.exists() and any(out.iterdir()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ def _umask() -> int:
 def write_json(path: Path, obj: Any) -> None:
     """Atomically write ``obj`` as indented JSON."""
     atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
+
+
+def default_run_dir(*parts: object) -> Path:
+    """``runs/<part>__<part>__...__<unix time>``, CleanRL's run naming."""
+    return Path("runs") / "__".join(map(str, (*parts, int(time.time()))))
 
 
 def check_writable_dir(path: Path) -> None:

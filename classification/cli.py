@@ -14,13 +14,8 @@ from blip_rl.classification.trainer import SeedResult, run_seed
 from blip_rl.cli import Command
 from blip_rl.config import fail
 from blip_rl.device import resolve_device
-from blip_rl.files import check_writable_dir, write_json
+from blip_rl.files import check_writable_dir, default_run_dir, write_json
 from blip_rl.metrics import acc_bwt
-
-
-def default_out(cfg: ClassifyConfig) -> Path:
-    seeds = "-".join(map(str, cfg.seeds))
-    return Path("runs") / f"{cfg.benchmark}__{cfg.method}__{seeds}__{int(time.time())}"
 
 
 def summarize(
@@ -77,7 +72,8 @@ def run(cfg: ClassifyConfig, prog: str) -> int:
     try:
         device = resolve_device(cfg.device)
         bench = get_benchmark(cfg.benchmark)
-        out = Path(cfg.out) if cfg.out else default_out(cfg)
+        seeds = "-".join(map(str, cfg.seeds))
+        out = Path(cfg.out) if cfg.out else default_run_dir(cfg.benchmark, cfg.method, seeds)
         if (out / "results.json").exists():
             raise ValueError(f"--out {str(out)!r} already holds results.json; choose another --out")
         tasks = bench.build(Path(cfg.data_dir) if cfg.data_dir else None)
