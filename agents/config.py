@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from blip_rl.blip import BlipConfig
 from blip_rl.config import nested, option
 from blip_rl.device import DEVICES
+from blip_rl.agents.results import EVAL_POLICIES
 from blip_rl.envs.games import SUITES, Game, get_game
 from blip_rl.ewc import EwcConfig
 from blip_rl.methods import METHODS
@@ -81,12 +82,21 @@ class TrainConfig:
     eval_interval: int | None = option(
         None, "env steps between evaluations [default: 100 updates = 100 * n_steps * n_envs]"
     )
-    eval_episodes: int = option(10, "greedy episodes per task and evaluation")
+    eval_episodes: int = option(10, "episodes per task, action policy and evaluation")
+    eval_policy: str = option(
+        "sampled",
+        "actions whose scores make A, ACC, BWT and plasticity (both are evaluated and kept; "
+        "the paper: greedy)",
+        choices=EVAL_POLICIES,
+    )
     eval_max_steps: int | None = option(
         None, "agent steps per evaluation episode at most [default: the suite's, Atari 27000]"
     )
     checkpoint_interval: int = option(1_000_000, "env steps between mid-task checkpoints")
     fisher_samples: int = option(2048, "last-rollout transitions per Fisher estimate (BLIP, EWC)")
+    scratch: str | None = option(
+        None, "a --method scratch run of these games: the reference for plasticity"
+    )
     ppo: PPOConfig = nested(PPOConfig)
     blip: BlipConfig = nested(BlipConfig)
     ewc: EwcConfig = nested(EwcConfig)

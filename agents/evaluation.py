@@ -1,4 +1,4 @@
-"""Greedy evaluation of one task's policy on its game (SB3's ``evaluate_policy`` pattern)."""
+"""Greedy or sampled-action evaluation of one task's policy on its game (SB3's ``evaluate_policy`` pattern)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,18 @@ EVAL_SEED_OFFSET = 1_000_003
 
 
 def evaluate_task(
-    model: PPO, game: Game, task: int, episodes: int, max_steps: int, seed: int, n_envs: int
+    model: PPO,
+    game: Game,
+    task: int,
+    episodes: int,
+    max_steps: int,
+    seed: int,
+    n_envs: int,
+    greedy: bool,
 ) -> tuple[float, float]:
-    """Mean and std of the raw game score over ``episodes`` greedy (argmax) episodes of task
-    ``task``'s heads on ``game``; each episode is capped at ``max_steps`` agent steps.
+    """Mean and std of the raw game score over ``episodes`` episodes of task ``task``'s heads
+    on ``game``, actions argmax (``greedy``) or sampled from the policy; each episode is
+    capped at ``max_steps`` agent steps.
 
     Evaluation envs play whole games with unclipped rewards, seeded by ``seed`` and ``task``
     so every evaluation of a task sees the same starts. The policy's active task is restored.
@@ -33,7 +41,7 @@ def evaluate_task(
     policy.set_task(task)
     try:
         returns, _ = evaluate_policy(
-            model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
+            model, env, n_eval_episodes=episodes, deterministic=greedy, return_episode_rewards=True
         )
     finally:
         policy.set_task(active)

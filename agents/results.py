@@ -17,17 +17,26 @@ from blip_rl.files import atomic_write_bytes
 from blip_rl.layers import blip_layers
 from blip_rl.metrics import acc_bwt
 
-EVAL_COLUMNS = ("step", "task", "game", "mean_return", "std_return", "normalized")
+EVAL_POLICIES = ("sampled", "greedy")
+"""How evaluation picks actions: sampled from pi(.|s), or its argmax (the paper's)."""
+
+EVAL_COLUMNS = ("step", "task", "game", "policy", "mean_return", "std_return", "normalized")
+
+Scores = list[list[float | None]]
+"""``scores[i][j]``: mean raw return of task j right after task i (j <= i; ``None`` for a task
+the model does not carry, as with ``--method scratch``)."""
 
 
 @dataclass
 class EvalRow:
-    """One task evaluated at one point: ``step`` in global env steps, returns in raw game score,
-    ``normalized`` in [0, 1] (``None`` for a game without reference score)."""
+    """One task evaluated at one point with one action ``policy`` (:data:`EVAL_POLICIES`):
+    ``step`` in global env steps, returns in raw game score, ``normalized`` in [0, 1]
+    (``None`` for a game without reference score)."""
 
     step: int
     task: int
     game: str
+    policy: str
     mean_return: float
     std_return: float
     normalized: float | None
@@ -41,7 +50,7 @@ class Progress:
         task: the task being learned (``len(games)`` when the run is done).
         task_start: global env step at which ``task`` started.
         task_ends: global env step at the end of each finished task.
-        scores: ``scores[i][j]`` mean raw return of task j right after task i (j <= i).
+        scores: per evaluation policy, the :data:`Scores` at each task end.
         rows: every evaluation so far (what ``eval.csv`` holds).
         reports: the strategy's report at each task end.
         wall_time_s: training wall time over all sessions of the run, seconds.
@@ -50,7 +59,7 @@ class Progress:
     task: int = 0
     task_start: int = 0
     task_ends: list[int] = field(default_factory=list)
-    scores: list[list[float]] = field(default_factory=list)
+    scores: dict[str, Scores] = field(default_factory=lambda: {p: [] for p in EVAL_POLICIES})
     rows: list[EvalRow] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     wall_time_s: float = 0.0
@@ -71,7 +80,8 @@ def write_eval_csv(path: Path, rows: list[EvalRow]) -> None:
     for row in rows:
         normalized = "" if row.normalized is None else f"{row.normalized:.6f}"
         writer.writerow(
-            [row.step, row.task, row.game, f"{row.mean_return:.6g}", f"{row.std_return:.6g}"]
+            [row.step, row.task, row.game, row.policy]
+            + [f"{row.mean_return:.6g}", f"{row.std_return:.6g}"]
             + [normalized]
         )
     atomic_write_bytes(path, text.getvalue().encode())
@@ -93,59 +103,140 @@ def write_bits(path: Path, model: nn.Module) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def normalized_matrix(games: tuple[Game, ...], scores: list[list[float]]) -> list[list[Any]]:
-    """A[i][j]: normalized score of task j after task i (``None`` above the diagonal or for a
-    game without reference score)."""
+def normalized_matrix(games: tuple[Game, ...], scores: Scores) -> list[list[float | None]]:
+    """A[i][j]: normalized score of task j after task i (``None`` above the diagonal, where
+    the raw score is ``None``, or for a game without reference score)."""
     return [
-        [games[j].normalize(row[j]) if j < len(row) else None for j in range(len(games))]
+        [
+            games[j].normalize(row[j]) if j < len(row) and row[j] is not None else None
+            for j in range(len(games))
+        ]
         for row in scores
     ]
 
 
-def summarize(games: tuple[Game, ...], method: str, progress: Progress) -> dict[str, Any]:
-    """``summary.json``: A (normalized), A_raw, and ACC/BWT/accumulated normalized reward
-    over the tasks finished so far (``None`` where a game has no reference score)."""
-    done = len(progress.scores)
-    matrix = normalized_matrix(games, progress.scores)
+def frozen_fraction(report: dict[str, Any]) -> float | None:
+    """Share of all BLIP bits frozen, from a BLIP task-end report (``None`` for other methods)."""
+    layers = report.get("layers")
+    if not layers:
+        return None
+    params = sum(r["params"] for r in layers)
+    return 1.0 - sum(r["free_bit_share"] * r["params"] for r in layers) / params
+
+
+def plasticity(
+    games: tuple[Game, ...], scores: Scores, scratch: dict[str, float] | None
+) -> list[float | None]:
+    """A[j][j] / A_scratch[j] on normalized scores for each finished task j: how well task j
+    was learned within the sequence against alone from a fresh network. ``scratch`` maps game
+    names to raw scratch returns; ``None`` where a score or reference is missing or 0."""
+    values: list[float | None] = []
+    for j, row in enumerate(scores):
+        game = games[j]
+        own = row[j]
+        ref = None if scratch is None else scratch.get(game.name)
+        a, b = (None if v is None else game.normalize(v) for v in (own, ref))
+        values.append(None if a is None or not b else a / b)
+    return values
+
+
+def policy_summary(
+    games: tuple[Game, ...], scores: Scores, scratch: dict[str, float] | None
+) -> dict[str, Any]:
+    """A (normalized), A_raw, ACC/BWT, accumulated normalized reward and plasticity for one
+    evaluation policy's :data:`Scores` (``None`` where a score or reference is missing)."""
+    done = len(scores)
+    matrix = normalized_matrix(games, scores)
     complete = done > 0 and all(a is not None for a in matrix[-1][:done])
     acc = bwt = accumulated = None
     if complete:
         square = [row[:done] for row in matrix]
         acc, bwt = acc_bwt(square)
         accumulated = float(sum(square[-1]))
+    per_task = plasticity(games, scores, scratch)
+    known = [p for p in per_task if p is not None]
     return {
-        "games": [g.name for g in games],
-        "method": method,
-        "tasks_done": done,
-        "task_end_steps": progress.task_ends,
         "A": matrix,
-        "A_raw": [row + [None] * (len(games) - len(row)) for row in progress.scores],
+        "A_raw": [list(row) + [None] * (len(games) - len(row)) for row in scores],
         "acc": acc,
         "bwt": bwt,
         "final_accumulated_normalized": accumulated,
+        "plasticity": per_task,
+        "mean_plasticity": sum(known) / len(known) if known and len(known) == done else None,
+    }
+
+
+def summarize(
+    games: tuple[Game, ...],
+    method: str,
+    progress: Progress,
+    eval_policy: str,
+    scratch: dict[str, dict[str, float]] | None = None,
+) -> dict[str, Any]:
+    """``summary.json`` over the tasks finished so far: the ``eval_policy`` scores' metrics
+    (see :func:`policy_summary`) at the top level and every policy's under ``by_policy``.
+
+    ``scratch`` (policy -> game -> raw return, see :func:`scratch_returns`) enables plasticity.
+    """
+    by_policy = {
+        policy: policy_summary(games, scores, None if scratch is None else scratch[policy])
+        for policy, scores in progress.scores.items()
+    }
+    return {
+        "games": [g.name for g in games],
+        "method": method,
+        "eval_policy": eval_policy,
+        "tasks_done": progress.task,
+        "task_end_steps": progress.task_ends,
+        **by_policy[eval_policy],
+        "frozen_fraction": [frozen_fraction(r) for r in progress.reports],
+        "by_policy": by_policy,
         "wall_time_s": progress.wall_time_s,
         "task_end_reports": progress.reports,
     }
 
 
+def scratch_returns(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Raw return of each game right after it was learned (A_raw[j][j]), per evaluation
+    policy, from a run's ``summary.json``: the reference of :func:`plasticity`."""
+    return {
+        policy: {
+            game: part["A_raw"][j][j]
+            for j, game in enumerate(summary["games"][: summary["tasks_done"]])
+        }
+        for policy, part in summary["by_policy"].items()
+    }
+
+
 def format_summary(summary: dict[str, Any]) -> str:
-    """The normalized A matrix (rows: after task i; columns: task j) and ACC/BWT, as text."""
+    """The normalized A matrix (rows: after task i; columns: task j), ACC/BWT, plasticity and
+    frozen-bit share, as text."""
     names = summary["games"]
     width = max(9, max(len(n) for n in names) + 1)
     use_raw = summary["acc"] is None
     matrix = summary["A_raw"] if use_raw else summary["A"]
     kind = "raw return" if use_raw else "normalized score"
     lines = [
-        f"{summary['method']}: {kind} on each game (columns) after learning each game (rows)",
+        f"{summary['method']}: {kind} ({summary['eval_policy']} actions) on each game "
+        "(columns) after learning each game (rows)",
         " " * width + "".join(f"{n:>{width}}" for n in names),
     ]
+
+    def cells(values: list[float | None]) -> str:
+        return "".join(f"{'' if a is None else f'{a:.3f}':>{width}}" for a in values)
+
     for name, row in zip(names, matrix):
-        cells = "".join(f"{'' if a is None else f'{a:.3f}':>{width}}" for a in row)
-        lines.append(f"{name:<{width}}{cells}")
+        lines.append(f"{name:<{width}}{cells(row)}")
+    if any(p is not None for p in summary["plasticity"]):
+        lines.append(f"{'plasticity':<{width}}{cells(summary['plasticity'])}")
+    if any(f is not None for f in summary["frozen_fraction"]):
+        lines.append(f"{'frozen bits':<{width}}{cells(summary['frozen_fraction'])}")
     if not use_raw:
         lines.append(
             f"ACC {summary['acc']:.3f}  BWT {summary['bwt']:+.3f}  accumulated normalized "
             f"{summary['final_accumulated_normalized']:.3f} / {summary['tasks_done']}  "
             f"({summary['wall_time_s']:.0f} s)"
         )
+    if summary["mean_plasticity"] is not None:
+        lines.append(f"mean plasticity {summary['mean_plasticity']:.3f}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.evaluation import evaluate_task
 from blip_rl.agents.policy import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.results import (
+    EVAL_POLICIES,
     EvalRow,
     Progress,
     summarize,
@@ -30,6 +31,7 @@ from blip_rl.agents.results import (
     write_eval_csv,
 )
 from blip_rl.agents.samples import RecentTransitions
+from blip_rl.agents.scratch import load_scratch
 from blip_rl.envs import make_env
 from blip_rl.files import write_json
 from blip_rl.methods import make_strategy
@@ -96,6 +98,7 @@ class ContinualTrainer:
         self.device = device
         self.games = cfg.sequence
         self.checkpoints = out / "checkpoints"
+        self.scratch = load_scratch(Path(cfg.scratch), cfg) if cfg.scratch else None
         found = latest_checkpoint(self.checkpoints) if resume else None
         if found is None:
             self.model = self._new_model()
@@ -157,8 +160,12 @@ class ContinualTrainer:
             self._learn_task()
         if self.model.get_env() is not None:
             self.model.get_env().close()
-        summary = summarize(self.games, self.cfg.method, self.progress)
-        write_json(self.out / "summary.json", summary)  # with the current score table
+        return self._write_summary()  # again: with the current score table
+
+    def _write_summary(self) -> dict[str, Any]:
+        cfg = self.cfg
+        summary = summarize(self.games, cfg.method, self.progress, cfg.eval_policy, self.scratch)
+        write_json(self.out / "summary.json", summary)
         return summary
 
     def _learn_task(self) -> None:
@@ -178,6 +185,7 @@ class ContinualTrainer:
         model.set_env(make_env(game, cfg.n_envs, cfg.seed + self.num_timesteps, train=True))
         if previous is not None:
             previous.close()
+        self.strategy.on_task_start(task)  # before set_task: scratch restores a fresh net
         self.policy.set_task(task)
         model.learning_rate = TaskLinearSchedule(cfg.ppo.learning_rate, start, end)
         model._setup_lr_schedule()
@@ -186,7 +194,6 @@ class ContinualTrainer:
         # EWC's penalty is added in a step pre-hook, after SB3 has clipped the gradient norm:
         # the penalty term itself is not norm-clipped.
         handles = self.strategy.attach(self.policy.optimizer)
-        self.strategy.on_task_start(task)
         samples = RecentTransitions(cfg.fisher_samples, model.observation_space.dtype)
         model.learn(
             end - self.num_timesteps,
@@ -205,14 +212,19 @@ class ContinualTrainer:
             task, samples.batches(FISHER_BATCH, self.device), policy_log_likelihood
         )
         rows = self._evaluate()
-        progress.scores.append([row.mean_return for row in rows])
+        for policy, scores in progress.scores.items():
+            returns: list[float | None] = [None] * (task + 1)
+            for row in rows:
+                if row.policy == policy:
+                    returns[row.task] = row.mean_return
+            scores.append(returns)
         progress.task_ends.append(self.num_timesteps)
         progress.reports.append(report)
         progress.task = task + 1
         progress.task_start = self.num_timesteps
         write_bits(self.out / "bits" / f"task_{task}.npz", self.policy)
         self._checkpoint(f"task_{task}")
-        write_json(self.out / "summary.json", summarize(self.games, self.cfg.method, progress))
+        self._write_summary()
 
     def between_updates(self) -> None:
         """Called before each rollout (so after each PPO update): evaluate, checkpoint if due."""
@@ -222,15 +234,28 @@ class ContinualTrainer:
             self._checkpoint(f"step_{self.num_timesteps}")
 
     def _evaluate(self) -> list[EvalRow]:
-        """Evaluate every task seen so far at the current step; rows go to ``eval.csv``."""
+        """Evaluate every task the model carries (all seen so far, or only the current one for
+        a non-continual strategy) with each action policy; rows go to ``eval.csv``."""
         cfg, step = self.cfg, self.num_timesteps
+        tasks = range(self.task + 1) if self.strategy.continual else (self.task,)
         rows = []
-        for j, game in enumerate(self.games[: self.task + 1]):
-            mean, std = evaluate_task(
-                self.model, game, j, cfg.eval_episodes, cfg.episode_cap, cfg.seed, cfg.n_envs
-            )
-            rows.append(EvalRow(step, j, game.name, mean, std, game.normalize(mean)))
-            log.info("step %d  %-15s return %8.2f +- %.2f", step, game.name, mean, std)
+        for j in tasks:
+            game = self.games[j]
+            for policy in EVAL_POLICIES:
+                mean, std = evaluate_task(
+                    self.model,
+                    game,
+                    j,
+                    cfg.eval_episodes,
+                    cfg.episode_cap,
+                    cfg.seed,
+                    cfg.n_envs,
+                    greedy=policy == "greedy",
+                )
+                rows.append(EvalRow(step, j, game.name, policy, mean, std, game.normalize(mean)))
+                log.info(
+                    "step %d  %-15s %-7s return %8.2f +- %.2f", step, game.name, policy, mean, std
+                )
         self.progress.rows.extend(rows)
         write_eval_csv(self.out / "eval.csv", self.progress.rows)
         self.next_eval = self._next(cfg.evaluate_every)

@@ -8,7 +8,7 @@ from blip_rl.layers import BlipConv2d, BlipLayer, BlipLinear, blip_layers
 from blip_rl.methods import METHODS, make_strategy
 from blip_rl.metrics import Accuracy, acc_bwt
 from blip_rl.quant import quantize
-from blip_rl.strategy import FineTune, FineTuneFix, Strategy
+from blip_rl.strategy import FineTune, FineTuneFix, Scratch, Strategy
 
 __all__ = [
     "METHODS",
@@ -23,6 +23,7 @@ __all__ = [
     "FineTune",
     "FineTuneFix",
     "LayerReport",
+    "Scratch",
     "Strategy",
     "acc_bwt",
     "blip_layers",

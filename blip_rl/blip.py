@@ -35,6 +35,11 @@ class BlipConfig:
         False, "freeze radius 2^-(S+1) - 2^-(N+1), so Q(u, S) never moves (paper: 2^-S)"
     )
     snap: bool = option(True, "set weights to their S-bit centers at task end (authors' code)")
+    bit_budget: float | None = option(
+        None,
+        "freeze at most this share of each tensor's still-free bits per task, in (0, 1] "
+        "[default: no cap, the paper]",
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.bits <= 32:
@@ -42,6 +47,9 @@ class BlipConfig:
         prior = self.fisher_prior
         if prior is not None and not (math.isfinite(prior) and prior > 0):
             raise ValueError(f"fisher_prior must be a finite number > 0, got {prior}")
+        budget = self.bit_budget
+        if budget is not None and not 0 < budget <= 1:
+            raise ValueError(f"bit_budget must be a share in (0, 1], got {budget}")
 
     @property
     def prior(self) -> float:
@@ -111,6 +119,7 @@ class Blip(Strategy):
 
         Raises ``FloatingPointError`` before changing any state if the Fisher is not finite.
         """
+        cfg = self.config
         layers = [layer for _, layer in self.layers]
         fisher, _ = fisher_diagonal(self.model, batches, log_likelihood, layers)
         for name, layer in self.layers:
@@ -120,7 +129,9 @@ class Blip(Strategy):
                         f"non-finite Fisher information in {name}.{pname}; BLIP state unchanged"
                     )
         return [
-            consolidate_layer(name, layer, fisher[layer], self.config.snap, self.config.strict)
+            consolidate_layer(
+                name, layer, fisher[layer], cfg.snap, cfg.strict, cfg.bit_budget
+            )
             for name, layer in self.layers
         ]
 

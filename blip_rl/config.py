@@ -20,6 +20,11 @@ def option(default: Any, help: str, choices: Sequence[str] | None = None) -> Any
     return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
 
 
+def argument(help: str) -> Any:  # noqa: A002
+    """A required dataclass field that is a positional command-line argument."""
+    return dataclasses.field(metadata={"help": help, "positional": True})
+
+
 def nested(cls: type) -> Any:
     """A field holding another config dataclass; its fields become flags of the parent."""
     return dataclasses.field(default_factory=cls)
@@ -86,8 +91,11 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         if dataclasses.is_dataclass(tp):
             add_config_arguments(parser, tp)
             continue
-        flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
+        if f.metadata.get("positional"):
+            parser.add_argument(f.name, help=help_text, type=_SCALARS[tp], metavar=f.name.upper())
+            continue
+        flag = "--" + f.name.replace("_", "-")
         choices = f.metadata.get("choices")
         base = _unwrap_optional(tp)
         kwargs: dict[str, Any] = {"dest": f.name, "default": f.default}

@@ -26,11 +26,42 @@ def information_gain(fisher_old: Tensor, fisher_new: Tensor, t: int) -> Tensor:
     return 0.5 * torch.log1p(fisher_new / (t * fisher_old)) / math.log(2.0)
 
 
-def bits_to_freeze(gain: Tensor, frozen_bits: Tensor, bits: int) -> Tensor:
-    """New bits n_t = clamp(ceil(IG), 0, N - S), uint8, shaped like ``gain``."""
+BUDGET_SEARCH_STEPS = 40
+"""Bisection steps for the budget's offset k: its error is max(IG) / 2^40, far below a bit."""
+
+
+def bits_to_freeze(
+    gain: Tensor, frozen_bits: Tensor, bits: int, budget: float | None = None
+) -> Tensor:
+    """New bits n_t = clamp(ceil(IG - k), 0, N - S), uint8, shaped like ``gain``.
+
+    Without a ``budget`` k = 0 (the paper). With one, k >= 0 is the smallest offset, in bits,
+    for which sum(n_t) <= budget * sum(N - S): the tensor freezes at most that share of its
+    still-free bits. Lowering every IG by k bits is the same as a 4^k times larger prior F_0 for
+    this tensor and task (where F_t >> F_0), so the most informative weights keep their bits.
+    """
     free = bits - frozen_bits.to(torch.int16)
-    n_new = torch.ceil(gain).clamp(min=0).to(torch.int16)
-    return torch.minimum(n_new, free).to(torch.uint8)
+
+    def new_bits(offset: float) -> Tensor:
+        n_new = torch.ceil(gain - offset).clamp(min=0).to(torch.int16)
+        return torch.minimum(n_new, free)
+
+    n_new = new_bits(0.0)
+    if budget is None:
+        return n_new.to(torch.uint8)
+    if not 0 <= budget <= 1:
+        raise ValueError(f"bit budget must be a share in [0, 1], got {budget}")
+    allowed = budget * float(free.sum())
+    if float(n_new.sum()) <= allowed:
+        return n_new.to(torch.uint8)
+    low, high = 0.0, float(gain.max())  # new_bits(high) is all zeros: always within budget
+    for _ in range(BUDGET_SEARCH_STEPS):
+        middle = 0.5 * (low + high)
+        if float(new_bits(middle).sum()) <= allowed:
+            high = middle
+        else:
+            low = middle
+    return new_bits(high).to(torch.uint8)
 
 
 def running_fisher(fisher_old: Tensor, fisher_new: Tensor, t: int) -> Tensor:
@@ -54,9 +85,15 @@ class LayerReport:
 
 @torch.no_grad()
 def consolidate_layer(
-    name: str, layer: BlipLayer, fisher_new: dict[str, Tensor], snap: bool, strict: bool
+    name: str,
+    layer: BlipLayer,
+    fisher_new: dict[str, Tensor],
+    snap: bool,
+    strict: bool,
+    budget: float | None = None,
 ) -> LayerReport:
-    """Spec s.4 steps 2-6 for one layer, given F_t for its parameters (step 1).
+    """Spec s.4 steps 2-6 for one layer, given F_t for its parameters (step 1); ``budget``
+    caps each tensor's new bits (see :func:`bits_to_freeze`).
 
     In order: IG from the running Fisher, S += n_t, c = Q(u, new S), snap u <- c (then the
     clip, which only moves u where |c| exceeds the range limit), running Fisher update,
@@ -67,7 +104,7 @@ def consolidate_layer(
     for pname, param, bound in layer.blip_tensors():
         state_s, center, fisher = layer.frozen_bits(pname), layer.center(pname), layer.fisher(pname)
         gain = information_gain(fisher, fisher_new[pname], t)
-        new_bits = bits_to_freeze(gain, state_s, layer.bits)
+        new_bits = bits_to_freeze(gain, state_s, layer.bits, budget)
         state_s += new_bits
         center.copy_(quantize(param / bound, state_s))
         if snap:

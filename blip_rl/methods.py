@@ -6,9 +6,9 @@ from torch import nn
 
 from blip_rl.blip import Blip, BlipConfig
 from blip_rl.ewc import Ewc, EwcConfig
-from blip_rl.strategy import FineTune, FineTuneFix, Strategy
+from blip_rl.strategy import FineTune, FineTuneFix, Scratch, Strategy
 
-METHODS = ("blip", "ewc", "ft", "ftfix")
+METHODS = ("blip", "ewc", "ft", "ftfix", "scratch")
 
 
 def make_strategy(method: str, model: nn.Module, blip: BlipConfig, ewc: EwcConfig) -> Strategy:
@@ -21,4 +21,6 @@ def make_strategy(method: str, model: nn.Module, blip: BlipConfig, ewc: EwcConfi
         return FineTune(model)
     if method == "ftfix":
         return FineTuneFix(model)
+    if method == "scratch":
+        return Scratch(model)
     raise ValueError(f"unknown method {method!r}; choose from: {', '.join(METHODS)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from torch import nn
+from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 
@@ -22,6 +22,8 @@ class Strategy:
     """Continual-learning strategy. The base class is plain fine-tuning: every hook is a no-op."""
 
     name: ClassVar[str] = "ft"
+    continual: ClassVar[bool] = True
+    """False for a strategy whose model does not carry earlier tasks (so they are not scored)."""
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
@@ -71,3 +73,28 @@ class FineTuneFix(Strategy):
     def on_task_start(self, task: int) -> None:
         for _, layer in blip_layers(self.model):
             layer.requires_grad_(task == 0)
+
+
+class Scratch(Strategy):
+    """Reference for plasticity: every task learned alone by a fresh network (the model's
+    weights when this strategy was created, restored at each task start; parts added since,
+    such as new heads, keep their own fresh init)."""
+
+    name = "scratch"
+    continual = False
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        self.initial: dict[str, Tensor] = {
+            k: v.detach().clone() for k, v in model.state_dict().items()
+        }
+
+    def on_task_start(self, task: int) -> None:
+        if task > 0:
+            self.model.load_state_dict(self.initial, strict=False)  # later heads stay new
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"initial": self.initial}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.initial = state["initial"]

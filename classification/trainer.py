@@ -150,7 +150,7 @@ def learn_sequence(
                 lambda m, x, k=k: sampled_log_prob(m(x, k)),
             )
         )
-        for j in range(k + 1):
+        for j in range(k + 1) if strategy.continual else (k,):
             all_test = torch.arange(len(tasks[j].test))
             acc[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]
         log.info(

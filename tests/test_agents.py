@@ -48,14 +48,25 @@ def test_every_method_learns_a_two_game_sequence_and_writes_the_run(tmp_path, su
     assert summary["task_end_steps"] == [128, 256]
     assert len(summary["A_raw"]) == 2 and summary["A_raw"][0][1] is None
     rows = eval_rows(out)
-    assert list(rows[0]) == ["step", "task", "game", "mean_return", "std_return", "normalized"]
-    assert {(r["step"], r["game"]) for r in rows} >= {("128", names[0]), ("256", names[1])}
+    assert list(rows[0]) == [
+        "step", "task", "game", "policy", "mean_return", "std_return", "normalized"
+    ]  # fmt: skip
+    assert {(r["step"], r["game"], r["policy"]) for r in rows} >= {
+        (step, game, policy)
+        for step, game in [("128", names[0]), ("256", names[1])]
+        for policy in ("greedy", "sampled")
+    }
     assert {r["game"] for r in rows if r["step"] == "192"} == set(names)  # all seen tasks
     for k in range(2):
         bits = np.load(out / "bits" / f"task_{k}.npz")
         assert bits["features_extractor.cnn.0.weight"].dtype == np.uint8
         assert (bits["features_extractor.cnn.0.weight"].max() > 0) == (method == "blip")
     assert json.loads((out / "config.json").read_text())["method"] == method
+    assert summary["eval_policy"] == "sampled" and set(summary["by_policy"]) == {
+        "greedy", "sampled"
+    }  # fmt: skip
+    assert summary["A_raw"] == summary["by_policy"]["sampled"]["A_raw"]
+    assert (summary["frozen_fraction"][0] is not None) == (method == "blip")
     if suite == "atari6":
         assert summary["acc"] is not None and 0 <= summary["acc"] <= 1
 
