@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from blip_rl.agents.results import EVAL_POLICIES
 from blip_rl.blip import BlipConfig
 from blip_rl.config import nested, option
 from blip_rl.device import DEVICES
-from blip_rl.agents.results import EVAL_POLICIES
 from blip_rl.envs.games import SUITES, Game, get_game
 from blip_rl.ewc import EwcConfig
 from blip_rl.methods import METHODS
@@ -71,9 +71,12 @@ class TrainConfig:
         None, "comma-separated games of the suite's platform [default: the suite's sequence]"
     )
     method: str = option("blip", "continual-learning method", choices=METHODS)
-    steps_per_task: int = option(10_000_000, "env steps per task (rounded up to whole rollouts)")
+    steps_per_task: int | None = option(
+        None, "env steps per task, rounded up to whole rollouts [default: the suite's]"
+    )
     seed: int = option(0, "random seed (torch, numpy, environments)")
     n_envs: int = option(16, "parallel environments")
+    trunk_width: int = option(1, "multiplier of the width of every trunk layer")
     device: str = option("auto", "torch device", choices=DEVICES)
     out: str | None = option(
         None, "run directory [default: runs/<suite>__<method>__<seed>__<unix time>]"
@@ -102,8 +105,9 @@ class TrainConfig:
     ewc: EwcConfig = nested(EwcConfig)
 
     def __post_init__(self) -> None:
-        positive = ("steps_per_task", "n_envs", "eval_episodes", "checkpoint_interval")
-        for name in (*positive, "fisher_samples", "eval_interval", "eval_max_steps"):
+        positive = ("n_envs", "trunk_width", "eval_episodes", "checkpoint_interval")
+        optional = ("steps_per_task", "fisher_samples", "eval_interval", "eval_max_steps")
+        for name in (*positive, *optional):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value}")
@@ -128,6 +132,11 @@ class TrainConfig:
         """The tasks in order."""
         platform = SUITES[self.suite].platform
         return tuple(get_game(name, platform) for name in self.game_names)
+
+    @property
+    def task_steps(self) -> int:
+        """Env steps per task."""
+        return self.steps_per_task or SUITES[self.suite].steps_per_task
 
     @property
     def rollout(self) -> int:

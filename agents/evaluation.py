@@ -1,4 +1,5 @@
-"""Greedy or sampled-action evaluation of one task's policy on its game (SB3's ``evaluate_policy`` pattern)."""
+"""Evaluation of one task's policy on its game, greedy or sampled actions (SB3's
+``evaluate_policy``)."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ class BlipTrunk(BaseFeaturesExtractor):
         observation_space: channel-first image space, 84x84 (Atari) or 10x10 (MinAtar).
         arch: ``atari`` or ``minatar`` [default: ``atari`` for 84x84 frames, else ``minatar``].
         bits: N, bits per quantized parameter.
+        width: multiplier of every layer's width (1: the trunks of :mod:`.trunks`).
         quantized: BLIP layers (True) or plain float layers of the same shape.
     """
 
@@ -35,8 +36,11 @@ class BlipTrunk(BaseFeaturesExtractor):
         observation_space: gym.spaces.Box,
         arch: TrunkName | None = None,
         bits: int = 20,
+        width: int = 1,
         quantized: bool = True,
     ) -> None:
+        if width < 1:
+            raise ValueError(f"trunk width must be an integer >= 1, got {width}")
         if len(observation_space.shape) != 3:
             raise ValueError(
                 f"BlipTrunk needs channel-first image observations (C, H, W), "
@@ -53,7 +57,7 @@ class BlipTrunk(BaseFeaturesExtractor):
                 f"got {height}x{width}"
             )
         build = atari_trunk if arch == "atari" else minatar_trunk
-        cnn = build(channels, bits=bits, quantized=quantized)
+        cnn = build(channels, bits=bits, width=width, quantized=quantized)
         features = next(m for m in reversed(cnn) if isinstance(m, nn.Linear)).out_features
         super().__init__(observation_space, features)
         self.cnn = cnn

@@ -34,8 +34,10 @@ def read_run(folder: Path) -> tuple[TrainConfig, dict[str, Any]]:
         cfg = config_from_dict(TrainConfig, json.loads((folder / "config.json").read_text()))
         summary = json.loads((folder / "summary.json").read_text())
     except FileNotFoundError as e:
-        raise ValueError(f"{str(folder)!r} is not a blip-rl train run (no {Path(e.filename).name}; "
-                         "summary.json appears after the first task)") from None
+        raise ValueError(
+            f"{str(folder)!r} is not a blip-rl train run (no {Path(e.filename).name}; "
+            "summary.json appears after the first task)"
+        ) from None
     except (OSError, ValueError, TypeError) as e:
         raise ValueError(f"{str(folder)!r} holds an unreadable run ({e})") from None
     return cfg, summary

@@ -190,6 +190,7 @@ def summarize(
         "task_end_steps": progress.task_ends,
         **by_policy[eval_policy],
         "frozen_fraction": [frozen_fraction(r) for r in progress.reports],
+        "scratch_returns": scratch,
         "by_policy": by_policy,
         "wall_time_s": progress.wall_time_s,
         "task_end_reports": progress.reports,
@@ -227,7 +228,7 @@ def format_summary(summary: dict[str, Any]) -> str:
 
     for name, row in zip(names, matrix):
         lines.append(f"{name:<{width}}{cells(row)}")
-    if any(p is not None for p in summary["plasticity"]):
+    if summary["scratch_returns"] is not None:
         lines.append(f"{'plasticity':<{width}}{cells(summary['plasticity'])}")
     if any(f is not None for f in summary["frozen_fraction"]):
         lines.append(f"{'frozen bits':<{width}}{cells(summary['frozen_fraction'])}")

@@ -10,7 +10,7 @@ from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.results import scratch_returns
 from blip_rl.config import config_from_dict
 
-MUST_MATCH = ("steps_per_task", "n_envs", "ppo", "eval_episodes", "episode_cap")
+MUST_MATCH = ("task_steps", "n_envs", "trunk_width", "ppo", "eval_episodes", "episode_cap")
 """Settings under which a scratch score is a fair reference: the same budget and learner."""
 
 

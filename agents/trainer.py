@@ -131,7 +131,7 @@ class ContinualTrainer:
             policy_kwargs={
                 "n_tasks": len(self.games),
                 "features_extractor_class": BlipTrunk,
-                "features_extractor_kwargs": {"bits": cfg.blip.bits},
+                "features_extractor_kwargs": {"bits": cfg.blip.bits, "width": cfg.trunk_width},
             },
             seed=cfg.seed,
             device=self.device,
@@ -171,7 +171,7 @@ class ContinualTrainer:
     def _learn_task(self) -> None:
         cfg, task, model = self.cfg, self.task, self.model
         game = self.games[task]
-        start, end = self.progress.task_start, self.progress.task_start + cfg.steps_per_task
+        start, end = self.progress.task_start, self.progress.task_start + cfg.task_steps
         fresh = self.num_timesteps == start
         log.info(
             "task %d (%s): steps %d..%d%s",

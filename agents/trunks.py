@@ -20,39 +20,45 @@ def _layers(quantized: bool, bits: int) -> tuple[type[nn.Module], type[nn.Module
 
 
 def atari_trunk(
-    in_channels: int = 4, bits: int = 20, features: int = 1024, quantized: bool = True
+    in_channels: int = 4, bits: int = 20, width: int = 1, quantized: bool = True
 ) -> nn.Sequential:
-    """The paper's trunk for 84x84 frames: conv 32-8x8/4, 64-4x4/2, 128-3x3/1, FC ``features``.
+    """The paper's trunk for 84x84 frames at ``width`` 1: conv 32-8x8/4, 64-4x4/2, 128-3x3/1,
+    FC 1024, every layer ``width`` times as wide.
 
-    Input float (B, in_channels, 84, 84) scaled to [0, 1] -> (B, features), ReLU after each layer.
+    Input float (B, in_channels, 84, 84) scaled to [0, 1] -> (B, 1024 * width), ReLU after
+    each layer.
     """
     conv, linear, kw = _layers(quantized, bits)
+    c1, c2, c3, features = 32 * width, 64 * width, 128 * width, 1024 * width
     return nn.Sequential(
-        conv(in_channels, 32, 8, stride=4, **kw),
+        conv(in_channels, c1, 8, stride=4, **kw),
         nn.ReLU(),
-        conv(32, 64, 4, stride=2, **kw),
+        conv(c1, c2, 4, stride=2, **kw),
         nn.ReLU(),
-        conv(64, 128, 3, stride=1, **kw),
+        conv(c2, c3, 3, stride=1, **kw),
         nn.ReLU(),
         nn.Flatten(),
-        linear(128 * 7 * 7, features, **kw),
+        linear(c3 * 7 * 7, features, **kw),
         nn.ReLU(),
     )
 
 
 def minatar_trunk(
-    in_channels: int = 10, bits: int = 20, features: int = 256, quantized: bool = True
+    in_channels: int = 10, bits: int = 20, width: int = 1, quantized: bool = True
 ) -> nn.Sequential:
-    """A small trunk for MinAtar's 10x10 grids: conv 32-3x3/1, FC ``features``.
+    """A small trunk for MinAtar's 10x10 grids at ``width`` 1: conv 32-3x3/1, FC 256, every
+    layer ``width`` times as wide.
 
-    The MinAtar paper's network (conv 16-3x3/1, FC 128) doubled in width, so that five games
-    have capacity to share. Input float (B, in_channels, 10, 10) of 0/1 -> (B, features).
+    The MinAtar paper's network (conv 16-3x3/1, FC 128) doubled in width, so that several
+    games have capacity to share. Input float (B, in_channels, 10, 10) of 0/1 ->
+    (B, 256 * width).
     """
     conv, linear, kw = _layers(quantized, bits)
+    channels, features = 32 * width, 256 * width
     return nn.Sequential(
-        conv(in_channels, 32, 3, stride=1, **kw),
+        conv(in_channels, channels, 3, stride=1, **kw),
         nn.ReLU(),
         nn.Flatten(),
-        linear(32 * 8 * 8, features, **kw),
+        linear(channels * 8 * 8, features, **kw),
         nn.ReLU(),
     )

@@ -129,9 +129,7 @@ class Blip(Strategy):
                         f"non-finite Fisher information in {name}.{pname}; BLIP state unchanged"
                     )
         return [
-            consolidate_layer(
-                name, layer, fisher[layer], cfg.snap, cfg.strict, cfg.bit_budget
-            )
+            consolidate_layer(name, layer, fisher[layer], cfg.snap, cfg.strict, cfg.bit_budget)
             for name, layer in self.layers
         ]
 

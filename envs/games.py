@@ -69,12 +69,14 @@ class Suite:
     Attributes:
         fisher_prior: f0 of BLIP's prior Fisher (Atari: the authors' value).
         eval_max_steps: agent steps per evaluation episode at most (Atari: 108k frames).
+        steps_per_task: env steps per game (Atari: the paper's 10M).
     """
 
     platform: Platform
     games: tuple[str, ...]
     fisher_prior: float
     eval_max_steps: int
+    steps_per_task: int
 
 
 SUITES: dict[str, Suite] = {
@@ -83,12 +85,14 @@ SUITES: dict[str, Suite] = {
         ("kungfu", "boxing", "jamesbond", "krull", "riverraid", "spaceinvaders"),
         fisher_prior=5e-18,
         eval_max_steps=27_000,
+        steps_per_task=10_000_000,
     ),
     "minatar": Suite(
         "minatar",
-        ("breakout", "space_invaders", "freeway", "asterix", "seaquest"),
+        ("breakout", "space_invaders", "freeway"),
         fisher_prior=5e-18,
         eval_max_steps=5_000,
+        steps_per_task=500_000,
     ),
 }
 """The paper's Atari sequence, and a MinAtar sequence that learns in minutes on a CPU."""

@@ -111,8 +111,72 @@ def test_blip_needs_blip_layers_with_matching_bits():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"bits": 0}, {"bits": 33}, {"fisher_prior": 0.0}, {"fisher_prior": float("inf")}]
+    "bad",
+    [
+        {"bits": 0},
+        {"bits": 33},
+        {"fisher_prior": 0.0},
+        {"fisher_prior": float("inf")},
+        {"bit_budget": 0.0},
+        {"bit_budget": 1.5},
+        {"bit_budget": float("nan")},
+    ],
 )
 def test_bad_blip_config_is_refused(bad):
     with pytest.raises(ValueError, match="got"):
         BlipConfig(**bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    gains=st.lists(st.floats(-2, 40), min_size=1, max_size=60),
+    frozen=st.lists(st.integers(0, 20), min_size=60, max_size=60),
+    budget=st.floats(0.0, 1.0),
+)
+def test_bit_budget_never_exceeds_its_share_of_the_free_bits(gains, frozen, budget):
+    gain = torch.tensor(gains, dtype=torch.float32)
+    s = torch.tensor(frozen[: len(gains)], dtype=torch.uint8)
+    free = 20 - s.to(torch.int32)
+    paper = bits_to_freeze(gain, s, 20)
+    capped = bits_to_freeze(gain, s, 20, budget)
+    assert capped.dtype == torch.uint8
+    assert int(capped.sum()) <= budget * int(free.sum())
+    assert (capped <= paper).all()  # the cap only removes bits
+    if int(paper.sum()) <= budget * int(free.sum()):
+        assert torch.equal(capped, paper)  # a budget that is not binding changes nothing
+    # The most informative parameters keep the most bits (among equally free ones).
+    for i in range(len(gains)):
+        for j in range(len(gains)):
+            if gains[i] >= gains[j] and paper[i] < free[i] and paper[j] < free[j]:
+                assert capped[i] >= capped[j]
+
+
+def test_bit_budget_one_is_the_paper():
+    gain = torch.tensor([0.5, 3.2, 19.0, 40.0])
+    s = torch.tensor([0, 2, 0, 5], dtype=torch.uint8)
+    assert torch.equal(bits_to_freeze(gain, s, 20, 1.0), bits_to_freeze(gain, s, 20))
+
+
+@pytest.mark.parametrize("snap", [True, False])
+def test_blip_with_a_bit_budget_keeps_that_share_of_each_tensor_free(snap):
+    torch.manual_seed(0)
+    model = nn.Sequential(BlipLinear(8, 16), nn.ReLU(), BlipLinear(16, 4))
+    blip = Blip(model, BlipConfig(fisher_prior=1e-18, bit_budget=0.25, snap=snap))
+    x = torch.randn(64, 8)
+    for task in range(3):
+        before = {
+            (id(layer), p): 20 - layer.frozen_bits(p).float() for _, layer in blip.layers
+            for p, _, _ in layer.blip_tensors()
+        }  # fmt: skip
+        with torch.no_grad():  # "training": move every weight, then the clip
+            for param in model.parameters():
+                param.add_(1e-3 * torch.randn_like(param))
+        blip.clip_()
+        weights = [param.detach().clone() for param in model.parameters()]
+        blip.consolidate([x + task], lambda m, b: torch.log_softmax(m(b), 1)[:, 0])
+        for _, layer in blip.layers:
+            for p, _, _ in layer.blip_tensors():
+                free = 20 - layer.frozen_bits(p).float()
+                assert free.sum() >= 0.75 * before[id(layer), p].sum() - 1e-3
+        unchanged = all(torch.equal(a, b) for a, b in zip(model.parameters(), weights))
+        assert unchanged == (not snap)

@@ -1,0 +1,85 @@
+"""Plasticity: the scratch reference, plasticity in summary.json and ``blip-rl inspect``, on
+tiny real MinAtar runs."""
+
+import pytest
+import torch
+from torch import nn
+
+from blip_rl import Scratch
+from tests.cli import assert_one_line_error, run_cli
+from tests.test_agents import train
+
+GAMES = ("--suite", "minatar", "--games", "breakout,space_invaders", "--steps-per-task", "256")
+
+
+@pytest.fixture(scope="module")
+def scratch_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scratch") / "run"
+    return out, train(out, *GAMES, "--method", "scratch")
+
+
+def test_scratch_learns_each_game_from_the_same_fresh_network():
+    model = nn.Sequential(nn.Linear(3, 2))
+    strategy = Scratch(model)
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    strategy.on_task_start(0)
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    strategy.on_task_start(1)
+    assert all(torch.equal(v, initial[k]) for k, v in model.state_dict().items())
+    restored = Scratch(nn.Sequential(nn.Linear(3, 2)))
+    restored.load_state_dict(strategy.state_dict())  # travels with checkpoints
+    assert all(torch.equal(restored.initial[k], v) for k, v in initial.items())
+
+
+def test_a_scratch_run_scores_only_the_task_it_just_learned(scratch_run):
+    _, summary = scratch_run
+    for part in summary["by_policy"].values():
+        raw = part["A_raw"]
+        assert raw[0][0] is not None and raw[1][1] is not None
+        assert raw[1][0] is None and raw[0][1] is None
+
+
+def test_plasticity_is_the_diagonal_over_the_scratch_diagonal(tmp_path, scratch_run):
+    scratch_dir, scratch = scratch_run
+    out = tmp_path / "blip"
+    summary = train(out, *GAMES, "--method", "blip", "--scratch", str(scratch_dir),
+                    "--bit-budget", "0.3", "--no-snap")  # fmt: skip
+    for policy, part in summary["by_policy"].items():
+        own = [part["A"][j][j] for j in range(2)]
+        ref = [scratch["by_policy"][policy]["A"][j][j] for j in range(2)]
+        expected = [a / b if b else None for a, b in zip(own, ref)]
+        assert part["plasticity"] == pytest.approx(expected)
+        known = [p for p in expected if p is not None]
+        mean = sum(known) / 2 if len(known) == 2 else None
+        assert part["mean_plasticity"] == pytest.approx(mean)
+    assert summary["plasticity"] == summary["by_policy"]["sampled"]["plasticity"]
+    fractions = summary["frozen_fraction"]
+    assert 0 < fractions[0] <= 0.3 + 1e-6 and fractions[0] < fractions[1] <= 1 - 0.7**2 + 1e-6
+
+    proc = run_cli("inspect", str(out), "--policy", "greedy", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "greedy actions" in proc.stdout and "frozen bits" in proc.stdout
+    assert "features_extractor.cnn.0" in proc.stdout  # per-layer table
+    if summary["by_policy"]["greedy"]["mean_plasticity"] is not None:
+        assert "mean plasticity" in proc.stdout
+
+
+def test_inspect_adds_plasticity_to_a_run_made_without_it(tmp_path, scratch_run):
+    scratch_dir, _ = scratch_run
+    out = tmp_path / "ft"
+    train(out, *GAMES, "--method", "ft")
+    proc = run_cli("inspect", str(out), "--scratch", str(scratch_dir), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "plasticity" in proc.stdout
+
+
+def test_a_scratch_reference_with_another_budget_is_refused(tmp_path, scratch_run):
+    scratch_dir, _ = scratch_run
+    proc = run_cli("train", "--out", str(tmp_path / "x"), *GAMES[:4], "--steps-per-task", "512",
+                   "--scratch", str(scratch_dir), cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(proc, "task_steps 256, this run 512")
+    proc = run_cli("inspect", str(tmp_path / "missing"), cwd=tmp_path)
+    assert_one_line_error(proc, "is not a blip-rl train run")
+    proc = run_cli("inspect", str(scratch_dir), "--scratch", str(tmp_path), cwd=tmp_path)
+    assert_one_line_error(proc, "is not a readable run folder")
