@@ -150,10 +150,14 @@ class TrainConfig:
 
     @property
     def blip_config(self) -> BlipConfig:
-        """``blip`` with the suite's f0 when none was given."""
-        if self.blip.fisher_prior is not None:
-            return self.blip
-        return replace(self.blip, fisher_prior=SUITES[self.suite].fisher_prior)
+        """``blip`` with the suite's f0, bit budget and snap where none was given."""
+        suite, blip = SUITES[self.suite], self.blip
+        return replace(
+            blip,
+            fisher_prior=suite.fisher_prior if blip.fisher_prior is None else blip.fisher_prior,
+            bit_budget=suite.bit_budget if blip.bit_budget is None else blip.bit_budget,
+            snap=suite.snap if blip.snap is None else blip.snap,
+        )
 
     @property
     def episode_cap(self) -> int:

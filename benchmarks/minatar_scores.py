@@ -1,24 +1,25 @@
 """Measure the MinAtar random and reference scores kept in ``envs/games.py`` (spec s.7).
 
 - random: mean raw return of uniform random actions over ``--random-episodes`` episodes;
-- reference: one PPO agent per game, learning that game alone with ``blip-rl train``'s
-  defaults (method ``ft``, ``--steps`` env steps), then its greedy score over
-  ``--eval-episodes`` episodes.
+- reference: the mean over ``--scratch`` runs (``blip-rl train --method scratch``, one per
+  seed) of each game's score right after it was learned alone, with the runs' default
+  evaluation actions (sampled).
 
-Usage: python benchmarks/minatar_scores.py --steps 300000 --out runs/minatar_scores
+Usage:
+    blip-rl train --suite minatar --method scratch --seed S --out runs/scratch_S   # S = 0, 1, 2
+    python benchmarks/minatar_scores.py --scratch runs/scratch_0 runs/scratch_1 runs/scratch_2
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import json
+import statistics
 from pathlib import Path
 
 import numpy as np
 
-from blip_rl.agents.config import TrainConfig
-from blip_rl.agents.trainer import ContinualTrainer
-from blip_rl.device import resolve_device
+from blip_rl.agents.results import scratch_returns
 from blip_rl.envs import SUITES, Game, get_game, make_env
 
 
@@ -38,36 +39,24 @@ def random_return(game: Game, episodes: int, max_steps: int, seed: int) -> float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300_000, help="PPO env steps per game")
+    parser.add_argument("--scratch", type=Path, nargs="+", required=True, help="scratch runs")
+    parser.add_argument("--policy", choices=("sampled", "greedy"), default="sampled")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--random-episodes", type=int, default=100)
-    parser.add_argument("--eval-episodes", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=Path("runs/minatar_scores"))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     suite = SUITES["minatar"]
-    rows = []
+    runs = [scratch_returns(json.loads((d / "summary.json").read_text())) for d in args.scratch]
+    print("game, random, reference (mean over runs), per run")
     for name in suite.games:
         game = get_game(name, suite.platform)
         rand = random_return(game, args.random_episodes, suite.eval_max_steps, args.seed)
-        cfg = TrainConfig(
-            suite="minatar",
-            games=(name,),
-            method="ft",
-            steps_per_task=args.steps,
-            seed=args.seed,
-            eval_episodes=args.eval_episodes,
-            eval_interval=args.steps,
-            device="cpu",
-        )
-        out = args.out / name
-        out.mkdir(parents=True, exist_ok=False)
-        summary = ContinualTrainer(cfg, out, resolve_device("cpu"), resume=False).run()
-        rows.append((name, rand, summary["A_raw"][0][0]))
-        print(f"{name:15s} random {rand:8.3f}  reference {rows[-1][2]:8.3f}", flush=True)
-    print("game, random, reference")
-    for name, rand, ref in rows:
-        print(f'Game("{name}", "minatar", "{name}", {rand:.3f}, {ref:.3f}),')
+        scores = [run[args.policy][name] for run in runs if name in run[args.policy]]
+        if not scores:
+            print(f"{name}: in none of the scratch runs")
+            continue
+        ref = statistics.mean(scores)
+        per_run = ", ".join(f"{x:.2f}" for x in scores)
+        print(f'Game("{name}", "minatar", "{name}", {rand:.3f}, {ref:.3f}),  # {per_run}')
 
 
 if __name__ == "__main__":

@@ -34,11 +34,15 @@ class BlipConfig:
     strict: bool = option(
         False, "freeze radius 2^-(S+1) - 2^-(N+1), so Q(u, S) never moves (paper: 2^-S)"
     )
-    snap: bool = option(True, "set weights to their S-bit centers at task end (authors' code)")
+    snap: bool | None = option(
+        None,
+        "set weights to their S-bit centers at task end, as the authors' code "
+        "[default: the suite's for RL (off), on for classification]",
+    )
     bit_budget: float | None = option(
         None,
-        "freeze at most this share of each tensor's still-free bits per task, in (0, 1] "
-        "[default: no cap, the paper]",
+        "freeze at most this share of each tensor's still-free bits per task, in (0, 1]; "
+        "1 is the paper [default: the suite's for RL, 1 for classification]",
     )
 
     def __post_init__(self) -> None:
@@ -55,6 +59,11 @@ class BlipConfig:
     def prior(self) -> float:
         """f0 in effect."""
         return DEFAULT_PRIOR if self.fisher_prior is None else self.fisher_prior
+
+    @property
+    def snaps(self) -> bool:
+        """Whether task ends snap the weights (the paper's code, unless turned off)."""
+        return self.snap is None or self.snap
 
 
 class Blip(Strategy):
@@ -129,7 +138,7 @@ class Blip(Strategy):
                         f"non-finite Fisher information in {name}.{pname}; BLIP state unchanged"
                     )
         return [
-            consolidate_layer(name, layer, fisher[layer], cfg.snap, cfg.strict, cfg.bit_budget)
+            consolidate_layer(name, layer, fisher[layer], cfg.snaps, cfg.strict, cfg.bit_budget)
             for name, layer in self.layers
         ]
 

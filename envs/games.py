@@ -62,6 +62,10 @@ SCORES: dict[tuple[Platform, str], Game] = {
 }
 
 
+RL_BIT_BUDGET = 0.2
+"""Default BLIP bit budget of the RL suites: chosen on MinAtar (README, plasticity ablation)."""
+
+
 @dataclass(frozen=True)
 class Suite:
     """A platform, its default game sequence and suite-specific defaults.
@@ -70,6 +74,8 @@ class Suite:
         fisher_prior: f0 of BLIP's prior Fisher (Atari: the authors' value).
         eval_max_steps: agent steps per evaluation episode at most (Atari: 108k frames).
         steps_per_task: env steps per game (Atari: the paper's 10M).
+        bit_budget: BLIP's share of still-free bits frozen per task at most (1: the paper).
+        snap: whether BLIP snaps weights to their centers at task end (the paper's code: on).
     """
 
     platform: Platform
@@ -77,6 +83,8 @@ class Suite:
     fisher_prior: float
     eval_max_steps: int
     steps_per_task: int
+    bit_budget: float = RL_BIT_BUDGET
+    snap: bool = False
 
 
 SUITES: dict[str, Suite] = {

@@ -83,3 +83,15 @@ def test_a_scratch_reference_with_another_budget_is_refused(tmp_path, scratch_ru
     assert_one_line_error(proc, "is not a blip-rl train run")
     proc = run_cli("inspect", str(scratch_dir), "--scratch", str(tmp_path), cwd=tmp_path)
     assert_one_line_error(proc, "is not a readable run folder")
+
+
+def test_rl_suites_default_to_a_bit_budget_and_the_paper_is_one_flag_away():
+    from blip_rl import BlipConfig
+    from blip_rl.agents.config import TrainConfig
+    from blip_rl.envs.games import RL_BIT_BUDGET
+
+    default = TrainConfig(suite="minatar").blip_config
+    assert (default.bit_budget, default.snaps) == (RL_BIT_BUDGET, False)
+    paper = TrainConfig(suite="atari6", blip=BlipConfig(bit_budget=1.0, snap=True)).blip_config
+    assert (paper.bit_budget, paper.snaps, paper.prior) == (1.0, True, 5e-18)
+    assert BlipConfig().snaps and BlipConfig().bit_budget is None  # classification: the paper
