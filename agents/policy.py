@@ -46,15 +46,15 @@ class BlipTrunk(BaseFeaturesExtractor):
                 f"BlipTrunk needs channel-first image observations (C, H, W), "
                 f"got shape {observation_space.shape}"
             )
-        channels, height, width = observation_space.shape
-        arch = arch or ("atari" if (height, width) == (ATARI_SIZE, ATARI_SIZE) else "minatar")
+        channels, *size = observation_space.shape
+        arch = arch or ("atari" if tuple(size) == (ATARI_SIZE, ATARI_SIZE) else "minatar")
         expected = {"atari": (ATARI_SIZE, ATARI_SIZE), "minatar": (10, 10)}
         if arch not in TRUNKS:
             raise ValueError(f"unknown trunk {arch!r}; choose from: {', '.join(TRUNKS)}")
-        if (height, width) != expected[arch]:
+        if tuple(size) != expected[arch]:
             raise ValueError(
                 f"the {arch} trunk needs {expected[arch][0]}x{expected[arch][1]} observations, "
-                f"got {height}x{width}"
+                f"got {size[0]}x{size[1]}"
             )
         build = atari_trunk if arch == "atari" else minatar_trunk
         cnn = build(channels, bits=bits, width=width, quantized=quantized)
