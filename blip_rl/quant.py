@@ -34,15 +34,16 @@ def quantize(u: Tensor, bits: int | Tensor) -> Tensor:
 def quantize_into(param: Tensor, bound: float, bits: int, out: Tensor) -> Tensor:
     """``bound * Q(param / bound, bits)`` written into ``out`` (shaped like ``param``).
 
-    Bit-identical to ``quantize(param / bound, bits) * bound``: the same operations in the
-    same order (a reordering such as ``param * (2^n / bound)`` rounds ties at the range limit
-    differently), in place so no memory is allocated. It runs after every optimizer step.
+    Bit-identical to ``quantize(param / bound, bits) * bound`` in four in-place passes, with
+    no memory allocated (it runs after every optimizer step): scaling by a power of two is
+    exact, so ``param / (bound 2^-n)`` equals ``(param / bound) 2^n`` and the last product
+    rounds once either way. (``param * (2^n / bound)`` would not: it rounds ties at the range
+    limit differently.)
     """
-    scale = 2.0**bits
-    limit = 1.0 - 0.5 / scale
-    torch.div(param, bound, out=out)
-    # Multiplying by 2^-n is exact, so it equals quantize's division by 2^n and is cheaper.
-    return out.clamp_(-limit, limit).mul_(scale).round_().mul_(1.0 / scale).mul_(bound)
+    step = bound * 2.0**-bits  # exact
+    limit = 2.0**bits - 0.5  # the range limit 1 - 2^-(n+1), times 2^n
+    torch.div(param, step, out=out)
+    return out.clamp_(-limit, limit).round_().mul_(step)
 
 
 class _StraightThrough(torch.autograd.Function):

@@ -64,11 +64,16 @@ def test_twenty_bit_error_is_below_a_millionth_of_the_bound():
     assert math.isclose(2.0**-21, 4.76837158203125e-07)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.integers(1, 32), st.floats(1e-3, 10.0), st.integers(0, 2**31))
 def test_in_place_quantization_equals_eq2_in_parameter_units(bits, bound, seed):
     g = torch.Generator().manual_seed(seed)
-    param = (torch.rand(64, generator=g) * 2.4 - 1.2) * bound  # some outside the range
+    u = torch.rand(64, generator=g) * 2.4 - 1.2  # some outside the range
+    # Ties: grid midpoints, and the range limits themselves.
+    k = torch.randint(-(2 ** min(bits, 23)), 2 ** min(bits, 23), (32,), generator=g)
+    limit = 1 - 2.0 ** -(bits + 1)
+    ties = torch.cat([(k + 0.5) * 2.0**-bits, torch.tensor([limit, -limit, 1.0, -1.0])])
+    param = torch.cat([u, ties]) * bound
     out = torch.empty_like(param)
     expected = quantize(param / bound, bits) * bound
     assert quantize_into(param, bound, bits, out) is out
