@@ -1,0 +1,61 @@
+"""The README's plasticity tables: mean +- std over seeds of ACC, BWT, mean plasticity and the
+final frozen-bit share, for groups of finished ``blip-rl train`` runs.
+
+Each run's scores are recomputed from its ``summary.json`` with the current score table (as
+``blip-rl inspect`` does); its plasticity reference is the scratch run of the same seed.
+
+    python benchmarks/plasticity_table.py --scratch runs/scratch_s0 runs/scratch_s1 \\
+        --group "blip" runs/blip_s0 runs/blip_s1 --group "ft" runs/ft_s0 runs/ft_s1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from dataclasses import replace
+from pathlib import Path
+
+from blip_rl.agents.report import progress_of, read_run
+from blip_rl.agents.results import EVAL_POLICIES, summarize
+from blip_rl.agents.scratch import load_scratch
+
+COLUMNS = ("acc", "bwt", "mean_plasticity", "frozen")
+
+
+def run_metrics(folder: Path, scratch: dict[int, Path], policy: str) -> dict[str, float | None]:
+    cfg, summary = read_run(folder)
+    cfg = replace(cfg, eval_policy=policy)
+    reference = load_scratch(scratch[cfg.seed], cfg) if cfg.seed in scratch else None
+    fresh = summarize(cfg.sequence, cfg.method, progress_of(summary), policy, reference)
+    return {**{k: fresh[k] for k in COLUMNS[:3]}, "frozen": fresh["frozen_fraction"][-1]}
+
+
+def cell(values: list[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return "-"
+    if len(known) == 1:
+        return f"{known[0]:.3f}"
+    return f"{statistics.mean(known):.3f} ± {statistics.stdev(known):.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scratch", type=Path, nargs="*", default=[], help="scratch runs")
+    parser.add_argument(
+        "--group", nargs="+", action="append", required=True, metavar=("LABEL", "RUN"),
+        help="a label, then its runs (one per seed)",
+    )  # fmt: skip
+    parser.add_argument("--policy", choices=EVAL_POLICIES, default="sampled")
+    args = parser.parse_args()
+    scratch = {read_run(d)[0].seed: d for d in args.scratch}
+    print(f"| {args.policy} actions | seeds | ACC | BWT | mean plasticity | frozen bits |")
+    print("|---|---|---|---|---|---|")
+    for label, *runs in args.group:
+        rows = [run_metrics(Path(r), scratch, args.policy) for r in runs]
+        cells = " | ".join(cell([row[c] for row in rows]) for c in COLUMNS)
+        print(f"| {label} | {len(runs)} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()
