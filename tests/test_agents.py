@@ -4,13 +4,14 @@ and the command line, on tiny real Atari and MinAtar runs."""
 import csv
 import json
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 from stable_baselines3 import PPO
 
 from blip_rl import blip_layers
-from blip_rl.agents import BlipActorCriticPolicy
+from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.checkpoint import load_checkpoint
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import ContinualTrainer, TaskLinearSchedule
@@ -154,6 +155,17 @@ def test_policy_works_alone_in_sb3_ppo_and_survives_save_load(tmp_path):
         loaded.policy.set_task(3)
 
 
+@pytest.mark.parametrize(
+    "shape, width, features, params",
+    [((10, 10, 10), 1, 256, 2_912 + 524_544), ((10, 10, 10), 2, 512, 5_824 + 2_097_664),
+     ((4, 84, 84), 1, 1024, 8_224 + 32_832 + 73_856 + 6_423_552)],
+)  # fmt: skip
+def test_trunks_have_the_documented_width(shape, width, features, params):
+    trunk = BlipTrunk(gym.spaces.Box(0, 255, shape, np.uint8), width=width)
+    assert trunk.features_dim == features
+    assert sum(p.numel() for p in trunk.parameters()) == params
+
+
 def test_linear_schedule_decays_to_zero_within_each_task():
     schedule = TaskLinearSchedule(1e-3, start=1000, end=3000)
     at = lambda step: schedule(1 - step / 3000)  # noqa: E731 - how SB3 calls it
@@ -181,6 +193,9 @@ def test_recent_transitions_keep_the_newest_samples():
         (["--gamma", "1.5"], "gamma must be in [0, 1], got 1.5"),
         (["--games", "boxing,boxing"], "games must be distinct, got boxing,boxing"),
         (["--resume"], "holds no run to resume (no config.json)"),
+        (["--bit-budget", "0"], "bit_budget must be a share in (0, 1], got 0.0"),
+        (["--trunk-width", "0"], "trunk_width must be an integer >= 1, got 0"),
+        (["--eval-policy", "argmax"], "unknown eval_policy 'argmax' for --eval-policy"),
     ],
 )
 def test_bad_input_gets_a_one_line_error_and_exit_2(tmp_path, args, message):
