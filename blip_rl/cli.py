@@ -4,6 +4,7 @@ group ``blip_rl.commands`` (see pyproject.toml), so the core never imports the s
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -36,6 +37,8 @@ def build_parser() -> tuple[Parser, dict[str, Command]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):  # `blip-rl inspect RUN | head` ends quietly, as Unix tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser, commands = build_parser()
     args = parser.parse_args(argv)

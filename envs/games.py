@@ -62,7 +62,7 @@ SCORES: dict[tuple[Platform, str], Game] = {
 }
 
 
-RL_BIT_BUDGET = 0.2
+RL_BIT_BUDGET = 0.3
 """Default BLIP bit budget of the RL suites: chosen on MinAtar (README, plasticity ablation)."""
 
 
