@@ -88,13 +88,15 @@ class Scratch(Strategy):
         self.initial: dict[str, Tensor] = {
             k: v.detach().clone() for k, v in model.state_dict().items()
         }
+        self.started = 0  # the last task the network was reset for (task 0 needs no reset)
 
     def on_task_start(self, task: int) -> None:
-        if task > 0:
+        if task > self.started:  # not again when a run resumes in the middle of the task
             self.model.load_state_dict(self.initial, strict=False)  # later heads stay new
+            self.started = task
 
     def state_dict(self) -> dict[str, Any]:
-        return {"initial": self.initial}
+        return {"initial": self.initial, "started": self.started}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.initial = state["initial"]
+        self.initial, self.started = state["initial"], state["started"]

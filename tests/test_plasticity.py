@@ -27,9 +27,16 @@ def test_scratch_learns_each_game_from_the_same_fresh_network():
         model[0].weight.add_(1.0)
     strategy.on_task_start(1)
     assert all(torch.equal(v, initial[k]) for k, v in model.state_dict().items())
-    restored = Scratch(nn.Sequential(nn.Linear(3, 2)))
+    with torch.no_grad():
+        model[0].weight.add_(1.0)  # learning task 1 ...
+    trained = model[0].weight.clone()
+    restored = Scratch(model)  # ... when the run crashed and resumed from a checkpoint
     restored.load_state_dict(strategy.state_dict())  # travels with checkpoints
     assert all(torch.equal(restored.initial[k], v) for k, v in initial.items())
+    restored.on_task_start(1)  # the resumed task keeps what it learned
+    assert torch.equal(model[0].weight, trained)
+    restored.on_task_start(2)
+    assert torch.equal(model[0].weight, initial["0.weight"])
 
 
 def test_a_scratch_run_scores_only_the_task_it_just_learned(scratch_run):
