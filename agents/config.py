@@ -97,8 +97,10 @@ class TrainConfig:
     )
     checkpoint_interval: int = option(1_000_000, "env steps between mid-task checkpoints")
     fisher_samples: int = option(2048, "last-rollout transitions per Fisher estimate (BLIP, EWC)")
-    scratch: str | None = option(
-        None, "a --method scratch run of these games: the reference for plasticity"
+    scratch: tuple[str, ...] | None = option(
+        None,
+        "comma-separated --method scratch runs of these games (one per seed, say): their mean "
+        "score is the reference for plasticity",
     )
     ppo: PPOConfig = nested(PPOConfig)
     blip: BlipConfig = nested(BlipConfig)

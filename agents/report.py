@@ -20,8 +20,8 @@ class InspectConfig:
     """What ``blip-rl inspect`` shows."""
 
     run: str = argument("run folder written by blip-rl train")
-    scratch: str | None = option(
-        None, "a --method scratch run for plasticity [default: the run's own --scratch]"
+    scratch: tuple[str, ...] | None = option(
+        None, "comma-separated --method scratch runs for plasticity [default: the run's own]"
     )
     policy: str | None = option(
         None, "evaluation actions to show [default: the run's --eval-policy]", choices=EVAL_POLICIES
@@ -81,8 +81,8 @@ def run(cfg: InspectConfig, prog: str) -> int:
         train_cfg, summary = read_run(folder)
         policy = cfg.policy or summary["eval_policy"]
         train_cfg = replace(train_cfg, eval_policy=policy)
-        scratch_dir = cfg.scratch or train_cfg.scratch
-        scratch = load_scratch(Path(scratch_dir), train_cfg) if scratch_dir else None
+        scratch_dirs = cfg.scratch or train_cfg.scratch
+        scratch = load_scratch([Path(d) for d in scratch_dirs], train_cfg) if scratch_dirs else None
     except ValueError as e:
         fail(prog, str(e))
     fresh = summarize(train_cfg.sequence, train_cfg.method, progress_of(summary), policy, scratch)

@@ -4,6 +4,8 @@ read from its run folder and checked against the run that compares with it."""
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
 from blip_rl.agents.config import TrainConfig
@@ -14,12 +16,22 @@ MUST_MATCH = ("task_steps", "n_envs", "trunk_width", "ppo", "eval_episodes", "ep
 """Settings under which a scratch score is a fair reference: the same budget and learner."""
 
 
-def load_scratch(folder: Path, cfg: TrainConfig) -> dict[str, dict[str, float]]:
-    """Raw task-end returns (policy -> game -> return) of the scratch run in ``folder``.
+def load_scratch(folders: Sequence[Path], cfg: TrainConfig) -> dict[str, dict[str, float]]:
+    """Raw task-end returns (policy -> game -> return), averaged over the scratch runs in
+    ``folders`` (one per seed, say: the mean is a steadier reference than one run).
 
-    Raises ``ValueError`` naming the problem if ``folder`` is not a finished-enough scratch run
+    Raises ``ValueError`` naming the problem if a folder is not a finished-enough scratch run
     of ``cfg``'s platform, games and budget (:data:`MUST_MATCH`).
     """
+    runs = [read_scratch(folder, cfg) for folder in folders]
+    return {
+        policy: {game: statistics.mean(run[policy][game] for run in runs) for game in games}
+        for policy, games in runs[0].items()
+    }
+
+
+def read_scratch(folder: Path, cfg: TrainConfig) -> dict[str, dict[str, float]]:
+    """The task-end returns of ``cfg``'s games in one scratch run (see :func:`load_scratch`)."""
     where = f"--scratch {str(folder)!r}"
     try:
         saved = config_from_dict(TrainConfig, json.loads((folder / "config.json").read_text()))
@@ -36,7 +48,8 @@ def load_scratch(folder: Path, cfg: TrainConfig) -> dict[str, dict[str, float]]:
         if theirs != ours:
             raise ValueError(f"{where} has {name} {theirs}, this run {ours}; they must match")
     returns = scratch_returns(summary)
-    missing = [g.name for g in cfg.sequence if g.name not in returns[cfg.eval_policy]]
+    names = [g.name for g in cfg.sequence]
+    missing = [name for name in names if name not in returns[cfg.eval_policy]]
     if missing:
         raise ValueError(f"{where} has no finished score for {', '.join(missing)}")
-    return returns
+    return {policy: {name: scores[name] for name in names} for policy, scores in returns.items()}

@@ -2,7 +2,7 @@
 final frozen-bit share, for groups of finished ``blip-rl train`` runs.
 
 Each run's scores are recomputed from its ``summary.json`` with the current score table (as
-``blip-rl inspect`` does); its plasticity reference is the scratch run of the same seed.
+``blip-rl inspect`` does); the plasticity reference is the mean of the ``--scratch`` runs.
 
     python benchmarks/plasticity_table.py --scratch runs/scratch_s0 runs/scratch_s1 \\
         --group "blip" runs/blip_s0 runs/blip_s1 --group "ft" runs/ft_s0 runs/ft_s1
@@ -22,10 +22,10 @@ from blip_rl.agents.scratch import load_scratch
 COLUMNS = ("acc", "bwt", "mean_plasticity", "frozen")
 
 
-def run_metrics(folder: Path, scratch: dict[int, Path], policy: str) -> dict[str, float | None]:
+def run_metrics(folder: Path, scratch: list[Path], policy: str) -> dict[str, float | None]:
     cfg, summary = read_run(folder)
     cfg = replace(cfg, eval_policy=policy)
-    reference = load_scratch(scratch[cfg.seed], cfg) if cfg.seed in scratch else None
+    reference = load_scratch(scratch, cfg) if scratch else None
     fresh = summarize(cfg.sequence, cfg.method, progress_of(summary), policy, reference)
     return {**{k: fresh[k] for k in COLUMNS[:3]}, "frozen": fresh["frozen_fraction"][-1]}
 
@@ -48,11 +48,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--policy", choices=EVAL_POLICIES, default="sampled")
     args = parser.parse_args()
-    scratch = {read_run(d)[0].seed: d for d in args.scratch}
     print(f"| {args.policy} actions | seeds | ACC | BWT | mean plasticity | frozen bits |")
     print("|---|---|---|---|---|---|")
     for label, *runs in args.group:
-        rows = [run_metrics(Path(r), scratch, args.policy) for r in runs]
+        rows = [run_metrics(Path(r), args.scratch, args.policy) for r in runs]
         cells = " | ".join(cell([row[c] for row in rows]) for c in COLUMNS)
         print(f"| {label} | {len(runs)} | {cells} |")
 

@@ -76,7 +76,8 @@ def test_inspect_adds_plasticity_to_a_run_made_without_it(tmp_path, scratch_run)
     scratch_dir, _ = scratch_run
     out = tmp_path / "ft"
     train(out, *GAMES, "--method", "ft")
-    proc = run_cli("inspect", str(out), "--scratch", str(scratch_dir), cwd=tmp_path)
+    runs = f"{scratch_dir},{scratch_dir}"  # the mean of several scratch runs
+    proc = run_cli("inspect", str(out), "--scratch", runs, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "plasticity" in proc.stdout
 
