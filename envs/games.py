@@ -41,9 +41,11 @@ class Game:
 
 
 # Atari: random and PPO-after-10M-steps scores (CleanRL's ppo_atari benchmark), spec s.7.
-# MinAtar: measured here by `python benchmarks/minatar_scores.py --steps 300000` (seed 0):
-# random = 100 episodes of uniform random actions; reference = greedy score (30 episodes) of
-# PPO with this package's defaults after 300k steps on that game alone. See README.
+# MinAtar, measured here: random = 100 episodes of uniform random actions; reference = the mean
+# over seeds 0-2 of `blip-rl train --suite minatar --method scratch` (500k steps per game,
+# sampled actions, 10 episodes), by `python benchmarks/minatar_scores.py --scratch ...`.
+# asterix and seaquest (not in the default suite): one scratch run of 1M steps, seed 0
+# (asterix: greedy score; seaquest: sampled). See README.
 SCORES: dict[tuple[Platform, str], Game] = {
     (g.platform, g.name): g
     for g in (
@@ -53,11 +55,11 @@ SCORES: dict[tuple[Platform, str], Game] = {
         Game("krull", "atari", "krull", 1598.0, 9718.0),
         Game("riverraid", "atari", "riverraid", 1338.5, 8275.0),
         Game("spaceinvaders", "atari", "space_invaders", 148.0, 1189.0),
-        Game("breakout", "minatar", "breakout", 0.5, 4.8),
-        Game("space_invaders", "minatar", "space_invaders", 2.88, 18.533),
-        Game("freeway", "minatar", "freeway", 0.17, 17.967),
-        Game("asterix", "minatar", "asterix", 0.36, 0.9),
-        Game("seaquest", "minatar", "seaquest", 0.11, 0.367),
+        Game("breakout", "minatar", "breakout", 0.5, 5.0),
+        Game("space_invaders", "minatar", "space_invaders", 2.88, 24.2),
+        Game("freeway", "minatar", "freeway", 0.17, 32.4),
+        Game("asterix", "minatar", "asterix", 0.36, 4.5),
+        Game("seaquest", "minatar", "seaquest", 0.11, 2.5),
     )
 }
 
