@@ -69,6 +69,12 @@ class Progress:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Progress:
+        """Read back :meth:`to_dict`; ``ValueError`` for a checkpoint of an older format."""
+        if not isinstance(data.get("scores"), dict):
+            raise ValueError(
+                "the checkpoint was written before runs kept greedy and sampled scores; "
+                "it cannot be resumed by this version: start a new run"
+            )
         return cls(**{**data, "rows": [EvalRow(**row) for row in data["rows"]]})
 
 

@@ -103,3 +103,12 @@ def test_rl_suites_default_to_a_bit_budget_and_the_paper_is_one_flag_away():
     paper = TrainConfig(suite="atari6", blip=BlipConfig(bit_budget=1.0, snap=True)).blip_config
     assert (paper.bit_budget, paper.snaps, paper.prior) == (1.0, True, 5e-18)
     assert BlipConfig().snaps and BlipConfig().bit_budget is None  # classification: the paper
+
+
+def test_a_checkpoint_of_the_older_score_format_is_refused_not_misread():
+    from blip_rl.agents.results import Progress
+
+    state = Progress().to_dict()
+    assert Progress.from_dict(state) == Progress()
+    with pytest.raises(ValueError, match="start a new run"):
+        Progress.from_dict({**state, "scores": [[4.2]]})
