@@ -3,16 +3,15 @@ its ``summary.json`` with the current score table (works on a run still in progr
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.results import EVAL_POLICIES, Progress, format_summary, summarize
+from blip_rl.agents.rundir import read_run
 from blip_rl.agents.scratch import load_scratch
 from blip_rl.cli import Command
-from blip_rl.config import argument, config_from_dict, fail, option
+from blip_rl.config import argument, fail, option
 
 
 @dataclass(frozen=True)
@@ -26,21 +25,6 @@ class InspectConfig:
     policy: str | None = option(
         None, "evaluation actions to show [default: the run's --eval-policy]", choices=EVAL_POLICIES
     )
-
-
-def read_run(folder: Path) -> tuple[TrainConfig, dict[str, Any]]:
-    """The config and summary of the train run in ``folder``; ``ValueError`` if it is none."""
-    try:
-        cfg = config_from_dict(TrainConfig, json.loads((folder / "config.json").read_text()))
-        summary = json.loads((folder / "summary.json").read_text())
-    except FileNotFoundError as e:
-        raise ValueError(
-            f"{str(folder)!r} is not a blip-rl train run (no {Path(e.filename).name}; "
-            "summary.json appears after the first task)"
-        ) from None
-    except (OSError, ValueError, TypeError) as e:
-        raise ValueError(f"{str(folder)!r} holds an unreadable run ({e})") from None
-    return cfg, summary
 
 
 def progress_of(summary: dict[str, Any]) -> Progress:
@@ -82,7 +66,7 @@ def run(cfg: InspectConfig, prog: str) -> int:
         policy = cfg.policy or summary["eval_policy"]
         train_cfg = replace(train_cfg, eval_policy=policy)
         scratch_dirs = cfg.scratch or train_cfg.scratch
-        scratch = load_scratch([Path(d) for d in scratch_dirs], train_cfg) if scratch_dirs else None
+        scratch = load_scratch(scratch_dirs, train_cfg) if scratch_dirs else None
     except ValueError as e:
         fail(prog, str(e))
     fresh = summarize(train_cfg.sequence, train_cfg.method, progress_of(summary), policy, scratch)

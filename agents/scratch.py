@@ -3,27 +3,26 @@ read from its run folder and checked against the run that compares with it."""
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.results import scratch_returns
-from blip_rl.config import config_from_dict
+from blip_rl.agents.rundir import read_run
 
 MUST_MATCH = ("task_steps", "n_envs", "trunk_width", "ppo", "eval_episodes", "episode_cap")
 """Settings under which a scratch score is a fair reference: the same budget and learner."""
 
 
-def load_scratch(folders: Sequence[Path], cfg: TrainConfig) -> dict[str, dict[str, float]]:
+def load_scratch(folders: Sequence[str | Path], cfg: TrainConfig) -> dict[str, dict[str, float]]:
     """Raw task-end returns (policy -> game -> return), averaged over the scratch runs in
     ``folders`` (one per seed, say: the mean is a steadier reference than one run).
 
     Raises ``ValueError`` naming the problem if a folder is not a finished-enough scratch run
     of ``cfg``'s platform, games and budget (:data:`MUST_MATCH`).
     """
-    runs = [read_scratch(folder, cfg) for folder in folders]
+    runs = [read_scratch(Path(folder), cfg) for folder in folders]
     return {
         policy: {game: statistics.mean(run[policy][game] for run in runs) for game in games}
         for policy, games in runs[0].items()
@@ -34,9 +33,8 @@ def read_scratch(folder: Path, cfg: TrainConfig) -> dict[str, dict[str, float]]:
     """The task-end returns of ``cfg``'s games in one scratch run (see :func:`load_scratch`)."""
     where = f"--scratch {str(folder)!r}"
     try:
-        saved = config_from_dict(TrainConfig, json.loads((folder / "config.json").read_text()))
-        summary = json.loads((folder / "summary.json").read_text())
-    except (OSError, ValueError, TypeError) as e:
+        saved, summary = read_run(folder)
+    except ValueError as e:
         raise ValueError(f"{where} is not a readable run folder ({e})") from None
     if saved.method != "scratch":
         raise ValueError(f"{where} is a --method {saved.method} run; it needs --method scratch")

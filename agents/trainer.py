@@ -98,7 +98,7 @@ class ContinualTrainer:
         self.device = device
         self.games = cfg.sequence
         self.checkpoints = out / "checkpoints"
-        self.scratch = load_scratch([Path(d) for d in cfg.scratch], cfg) if cfg.scratch else None
+        self.scratch = load_scratch(cfg.scratch, cfg) if cfg.scratch else None
         found = latest_checkpoint(self.checkpoints) if resume else None
         if found is None:
             self.model = self._new_model()

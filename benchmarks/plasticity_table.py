@@ -15,8 +15,9 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from blip_rl.agents.report import progress_of, read_run
+from blip_rl.agents.report import progress_of
 from blip_rl.agents.results import EVAL_POLICIES, summarize
+from blip_rl.agents.rundir import read_run
 from blip_rl.agents.scratch import load_scratch
 
 COLUMNS = ("acc", "bwt", "mean_plasticity", "frozen")
