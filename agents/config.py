@@ -14,6 +14,9 @@ from blip_rl.envs.games import SUITES, Game, get_game
 from blip_rl.ewc import EwcConfig
 from blip_rl.methods import METHODS
 
+FISHER_ACTIONS = ("rollout", "resampled")
+"""Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
+
 
 @dataclass(frozen=True)
 class PPOConfig:
@@ -97,6 +100,11 @@ class TrainConfig:
     )
     checkpoint_interval: int = option(1_000_000, "env steps between mid-task checkpoints")
     fisher_samples: int = option(2048, "last-rollout transitions per Fisher estimate (BLIP, EWC)")
+    fisher_actions: str = option(
+        "rollout",
+        "actions the Fisher takes log pi at: the rollout's, or resampled from the final policy",
+        choices=FISHER_ACTIONS,
+    )
     scratch: tuple[str, ...] | None = option(
         None,
         "comma-separated --method scratch runs of these games (one per seed, say): their mean "

@@ -34,6 +34,7 @@ from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.scratch import load_scratch
 from blip_rl.envs import make_env
 from blip_rl.files import write_json
+from blip_rl.fisher import sampled_log_prob
 from blip_rl.methods import make_strategy
 from blip_rl.strategy import Strategy
 
@@ -61,9 +62,20 @@ class TaskLinearSchedule:
 
 
 def policy_log_likelihood(policy: nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
-    """log pi(a|s) of the active task's actor for a batch of (obs, actions): (B,)."""
+    """log pi(a|s) of the active task's actor for a batch of (obs, rollout actions): (B,)."""
     obs, actions = batch
     return policy.log_prob(obs, actions)
+
+
+def resampled_log_likelihood(policy: nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
+    """log pi(a|s) for actions a drawn afresh from the active actor's pi(.|s): (B,). The
+    rollout's actions are ignored: their policy is up to one PPO update older."""
+    obs, _ = batch
+    return sampled_log_prob(policy.get_distribution(obs).distribution.logits)
+
+
+FISHER_LOG_LIKELIHOODS = {"rollout": policy_log_likelihood, "resampled": resampled_log_likelihood}
+"""``--fisher-actions``: which actions the end-of-task Fisher differentiates log pi at."""
 
 
 class TaskCallback(BaseCallback):
@@ -209,7 +221,9 @@ class ContinualTrainer:
         if len(samples) < self.cfg.fisher_samples:
             samples.top_up(self.model)
         report = self.strategy.on_task_end(
-            task, samples.batches(FISHER_BATCH, self.device), policy_log_likelihood
+            task,
+            samples.batches(FISHER_BATCH, self.device),
+            FISHER_LOG_LIKELIHOODS[self.cfg.fisher_actions],
         )
         rows = self._evaluate()
         for policy, scores in progress.scores.items():

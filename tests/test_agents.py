@@ -196,6 +196,7 @@ def test_recent_transitions_keep_the_newest_samples():
         (["--bit-budget", "0"], "bit_budget must be a share in (0, 1], got 0.0"),
         (["--trunk-width", "0"], "trunk_width must be an integer >= 1, got 0"),
         (["--eval-policy", "argmax"], "unknown eval_policy 'argmax' for --eval-policy"),
+        (["--fisher-actions", "taken"], "unknown fisher_actions 'taken' for --fisher-actions"),
     ],
 )
 def test_bad_input_gets_a_one_line_error_and_exit_2(tmp_path, args, message):

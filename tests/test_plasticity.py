@@ -3,9 +3,13 @@ tiny real MinAtar runs."""
 
 import pytest
 import torch
+from stable_baselines3 import PPO
 from torch import nn
 
 from blip_rl import Scratch
+from blip_rl.agents import BlipActorCriticPolicy
+from blip_rl.agents.trainer import resampled_log_likelihood
+from blip_rl.envs import get_game, make_env
 from tests.cli import assert_one_line_error, run_cli
 from tests.test_agents import train
 
@@ -112,3 +116,26 @@ def test_a_checkpoint_of_the_older_score_format_is_refused_not_misread():
     assert Progress.from_dict(state) == Progress()
     with pytest.raises(ValueError, match="start a new run"):
         Progress.from_dict({**state, "scores": [[4.2]]})
+
+
+def test_the_resampled_fisher_draws_actions_from_the_active_actor_not_the_rollout():
+    env = make_env(get_game("breakout", "minatar"), 1, seed=0, train=True)
+    policy = PPO(BlipActorCriticPolicy, env, policy_kwargs={"n_tasks": 2}, device="cpu").policy
+    policy.set_task(1)
+    obs = torch.as_tensor(env.reset()).float().expand(20_000, -1, -1, -1)
+    log_pi = policy.get_distribution(obs[:1]).distribution.logits[0]  # (n_actions,)
+    taken = torch.zeros(len(obs), dtype=torch.long)
+    torch.manual_seed(0)
+    drawn = resampled_log_likelihood(policy, (obs, taken)).detach()
+    torch.manual_seed(0)
+    assert torch.equal(drawn, resampled_log_likelihood(policy, (obs, taken + 1)).detach())
+    actions = (drawn[:, None] - log_pi).abs().argmin(1)  # each value is log pi of one action
+    assert torch.allclose(drawn, log_pi[actions])
+    share = torch.bincount(actions, minlength=len(log_pi)) / len(obs)
+    assert torch.allclose(share, log_pi.exp(), atol=0.02)  # ~4 standard errors
+    env.close()
+
+
+def test_a_run_takes_its_fisher_at_resampled_actions(tmp_path):
+    summary = train(tmp_path / "run", *GAMES, "--fisher-actions", "resampled")
+    assert summary["tasks_done"] == 2 and summary["frozen_fraction"][0] > 0
