@@ -44,6 +44,11 @@ class BlipConfig:
         "freeze at most this share of each tensor's still-free bits per task, in (0, 1]; "
         "1 is the paper [default: the suite's for RL, 1 for classification]",
     )
+    bit_cap: float | None = option(
+        None,
+        "freeze at most this share of each weight's own still-free bits per task (rounded "
+        "up), in (0, 1] [default: no cap, as the paper]",
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.bits <= 32:
@@ -54,6 +59,9 @@ class BlipConfig:
         budget = self.bit_budget
         if budget is not None and not 0 < budget <= 1:
             raise ValueError(f"bit_budget must be a share in (0, 1], got {budget}")
+        cap = self.bit_cap
+        if cap is not None and not 0 < cap <= 1:
+            raise ValueError(f"bit_cap must be a share in (0, 1], got {cap}")
 
     @property
     def prior(self) -> float:
@@ -138,7 +146,9 @@ class Blip(Strategy):
                         f"non-finite Fisher information in {name}.{pname}; BLIP state unchanged"
                     )
         return [
-            consolidate_layer(name, layer, fisher[layer], cfg.snaps, cfg.strict, cfg.bit_budget)
+            consolidate_layer(
+                name, layer, fisher[layer], cfg.snaps, cfg.strict, cfg.bit_budget, cfg.bit_cap
+            )
             for name, layer in self.layers
         ]
 

@@ -26,14 +26,23 @@ def information_gain(fisher_old: Tensor, fisher_new: Tensor, t: int) -> Tensor:
     return 0.5 * torch.log1p(fisher_new / (t * fisher_old)) / math.log(2.0)
 
 
+CAP_MARGIN = 1e-6
+"""Below any real fraction of a bit count (shares times at most 32 bits)."""
 BUDGET_SEARCH_STEPS = 40
 """Bisection steps for the budget's offset k: its error is max(IG) / 2^40, far below a bit."""
 
 
 def bits_to_freeze(
-    gain: Tensor, frozen_bits: Tensor, bits: int, budget: float | None = None
+    gain: Tensor,
+    frozen_bits: Tensor,
+    bits: int,
+    budget: float | None = None,
+    cap: float | None = None,
 ) -> Tensor:
     """New bits n_t = clamp(ceil(IG - k), 0, N - S), uint8, shaped like ``gain``.
+
+    A ``cap`` lowers each weight's upper bound N - S to ceil(cap * (N - S)): no weight
+    freezes more than that share of its own free bits in one task, however informative it is.
 
     Without a ``budget`` k = 0 (the paper). With one, k >= 0 is the smallest offset, in bits,
     for which sum(n_t) <= budget * sum(N - S): the tensor freezes at most that share of its
@@ -41,10 +50,16 @@ def bits_to_freeze(
     this tensor and task (where F_t >> F_0), so the most informative weights keep their bits.
     """
     free = bits - frozen_bits.to(torch.int16)
+    room = free
+    if cap is not None:
+        if not 0 < cap <= 1:
+            raise ValueError(f"bit cap must be a share in (0, 1], got {cap}")
+        # ceil, less a rounding margin: 0.3 * 20 is 6.000000000000001 in floating point.
+        room = torch.ceil(free.double() * cap - CAP_MARGIN).to(torch.int16)
 
     def new_bits(offset: float) -> Tensor:
         n_new = torch.ceil(gain - offset).clamp(min=0).to(torch.int16)
-        return torch.minimum(n_new, free)
+        return torch.minimum(n_new, room)
 
     n_new = new_bits(0.0)
     if budget is None:
@@ -91,9 +106,10 @@ def consolidate_layer(
     snap: bool,
     strict: bool,
     budget: float | None = None,
+    cap: float | None = None,
 ) -> LayerReport:
     """Spec s.4 steps 2-6 for one layer, given F_t for its parameters (step 1); ``budget``
-    caps each tensor's new bits (see :func:`bits_to_freeze`).
+    caps each tensor's new bits, ``cap`` each weight's (see :func:`bits_to_freeze`).
 
     In order: IG from the running Fisher, S += n_t, c = Q(u, new S), snap u <- c (then the
     clip, which only moves u where |c| exceeds the range limit), running Fisher update,
@@ -104,7 +120,7 @@ def consolidate_layer(
     for pname, param, bound in layer.blip_tensors():
         state_s, center, fisher = layer.frozen_bits(pname), layer.center(pname), layer.fisher(pname)
         gain = information_gain(fisher, fisher_new[pname], t)
-        new_bits = bits_to_freeze(gain, state_s, layer.bits, budget)
+        new_bits = bits_to_freeze(gain, state_s, layer.bits, budget, cap)
         state_s += new_bits
         center.copy_(quantize(param / bound, state_s))
         if snap:

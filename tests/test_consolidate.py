@@ -120,6 +120,8 @@ def test_blip_needs_blip_layers_with_matching_bits():
         {"bit_budget": 0.0},
         {"bit_budget": 1.5},
         {"bit_budget": float("nan")},
+        {"bit_cap": 0.0},
+        {"bit_cap": 1.01},
     ],
 )
 def test_bad_blip_config_is_refused(bad):
@@ -149,6 +151,32 @@ def test_bit_budget_never_exceeds_its_share_of_the_free_bits(gains, frozen, budg
         for j in range(len(gains)):
             if gains[i] >= gains[j] and paper[i] < free[i] and paper[j] < free[j]:
                 assert capped[i] >= capped[j]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    gains=st.lists(st.floats(-2, 40), min_size=1, max_size=60),
+    frozen=st.lists(st.integers(0, 20), min_size=60, max_size=60),
+    cap=st.sampled_from([0.05, 0.1, 0.25, 0.3, 0.5, 0.7, 1.0]),
+    budget=st.one_of(st.none(), st.floats(0.0, 1.0)),
+)
+def test_bit_cap_bounds_each_weights_new_bits_by_its_share_of_its_free_bits(
+    gains, frozen, cap, budget
+):
+    gain = torch.tensor(gains, dtype=torch.float32)
+    s = torch.tensor(frozen[: len(gains)], dtype=torch.uint8)
+    free = 20 - s.to(torch.int32)
+    capped = bits_to_freeze(gain, s, 20, budget, cap)
+    uncapped = bits_to_freeze(gain, s, 20, budget)
+    exact = [math.ceil(round(cap * f, 9)) for f in free.tolist()]  # decimal arithmetic
+    for n, c, room in zip(capped.tolist(), bits_to_freeze(gain, s, 20).tolist(), exact):
+        assert n <= room
+        if budget is None:
+            assert n == min(c, room)  # without a budget, the cap is the only change
+    if budget is not None:
+        assert int(capped.sum()) <= budget * int(free.sum())
+    if cap == 1.0:
+        assert torch.equal(capped, uncapped)
 
 
 def test_bit_budget_one_is_the_paper():
