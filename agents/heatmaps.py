@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from blip_rl.agents.rundir import read_run
+from blip_rl.agents.rundir import read_bits, read_run
 from blip_rl.cli import Command
 from blip_rl.config import argument, fail, option
 from blip_rl.heatmap import default_tensor, figure_format, heatmap_figure, save_figure
@@ -30,19 +28,6 @@ class HeatmapConfig:
         "figure file (.png, .pdf, .svg); with --layer all, a folder "
         "[default: RUN/heatmap_<tensor>.png, or RUN/heatmaps/]",
     )
-
-
-def read_bits(folder: Path, tasks: int) -> list[dict[str, np.ndarray]]:
-    """Frozen bits of every BLIP tensor after each of the run's first ``tasks`` tasks."""
-    maps = []
-    for k in range(tasks):
-        path = folder / "bits" / f"task_{k}.npz"
-        try:
-            with np.load(path) as saved:
-                maps.append({name: saved[name] for name in saved.files})
-        except (OSError, ValueError) as e:
-            raise ValueError(f"cannot read {str(path)!r} ({e})") from None
-    return maps
 
 
 def run(cfg: HeatmapConfig, prog: str) -> int:

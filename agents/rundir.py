@@ -1,10 +1,13 @@
-"""Reading back a ``blip-rl train`` run folder: its ``config.json`` and ``summary.json``."""
+"""Reading back a ``blip-rl train`` run folder: its ``config.json``, ``summary.json`` and
+``bits/task_<k>.npz``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from blip_rl.agents.config import TrainConfig
 from blip_rl.config import config_from_dict
@@ -23,3 +26,16 @@ def read_run(folder: Path) -> tuple[TrainConfig, dict[str, Any]]:
     except (OSError, ValueError, TypeError) as e:
         raise ValueError(f"{str(folder)!r} holds an unreadable run ({e})") from None
     return cfg, summary
+
+
+def read_bits(folder: Path, tasks: int) -> list[dict[str, np.ndarray]]:
+    """Frozen bits of every BLIP tensor after each of the run's first ``tasks`` tasks."""
+    maps = []
+    for k in range(tasks):
+        path = folder / "bits" / f"task_{k}.npz"
+        try:
+            with np.load(path) as saved:
+                maps.append({name: saved[name] for name in saved.files})
+        except (OSError, ValueError) as e:
+            raise ValueError(f"cannot read {str(path)!r} ({e})") from None
+    return maps

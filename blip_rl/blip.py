@@ -56,12 +56,10 @@ class BlipConfig:
         prior = self.fisher_prior
         if prior is not None and not (math.isfinite(prior) and prior > 0):
             raise ValueError(f"fisher_prior must be a finite number > 0, got {prior}")
-        budget = self.bit_budget
-        if budget is not None and not 0 < budget <= 1:
-            raise ValueError(f"bit_budget must be a share in (0, 1], got {budget}")
-        cap = self.bit_cap
-        if cap is not None and not 0 < cap <= 1:
-            raise ValueError(f"bit_cap must be a share in (0, 1], got {cap}")
+        for name in ("bit_budget", "bit_cap"):
+            share = getattr(self, name)
+            if share is not None and not 0 < share <= 1:
+                raise ValueError(f"{name} must be a share in (0, 1], got {share}")
 
     @property
     def prior(self) -> float:
