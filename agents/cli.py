@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from rich.console import Console
+
 from blip_rl.agents.config import TrainConfig
+from blip_rl.agents.observers import RunObserver, WandbObserver
+from blip_rl.agents.progress import TerminalProgress
 from blip_rl.agents.results import format_summary
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.cli import Command
 from blip_rl.config import config_from_dict, fail, flat_values
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, default_run_dir, write_json
+from blip_rl.tracking import Dashboard, experiment_group
 
-CHANGEABLE_ON_RESUME = ("resume", "device", "out")
+CHANGEABLE_ON_RESUME = ("resume", "device", "out", "wandb", "wandb_project", "quiet")
 
 
 def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
@@ -35,7 +41,30 @@ def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
     return replace(saved, resume=True, device=given.device, out=str(out))
 
 
+def observers_for(cfg: TrainConfig, out: Path, sequence: str) -> list[RunObserver]:
+    """The W&B dashboard if asked for, and progress bars unless quiet or not on a terminal."""
+    observers: list[RunObserver] = []
+    if cfg.wandb != "off":
+        config = asdict(cfg)
+        dashboard = Dashboard(
+            cfg.wandb,
+            out,
+            cfg.wandb_project,
+            experiment_group(f"{sequence}__{cfg.method}", config),
+            (f"method:{cfg.method}", f"suite:{cfg.suite}", f"seed:{cfg.seed}"),
+            config,
+            step_metric="env_step",
+            quiet=cfg.quiet,
+        )
+        observers.append(WandbObserver(dashboard))
+    console = Console()
+    if not cfg.quiet and console.is_terminal:
+        observers.append(TerminalProgress(len(cfg.sequence), cfg.task_steps, console))
+    return observers
+
+
 def run(cfg: TrainConfig, prog: str) -> int:
+    observers: list[RunObserver] = []
     try:
         device = resolve_device(cfg.device)
         if cfg.resume and cfg.out is None:
@@ -50,15 +79,27 @@ def run(cfg: TrainConfig, prog: str) -> int:
                 "or choose another --out"
             )
         check_writable_dir(out)
-        trainer = ContinualTrainer(cfg, out, device, resume=cfg.resume)  # e.g. a bad checkpoint
+        if cfg.quiet:
+            logging.getLogger().setLevel(logging.WARNING)
+        observers = observers_for(cfg, out, sequence)
+        trainer = ContinualTrainer(cfg, out, device, cfg.resume, observers)  # a bad checkpoint?
     except ValueError as e:
+        close(observers)
         fail(prog, str(e))
     if not cfg.resume:
         write_json(out / "config.json", asdict(cfg))
-    summary = trainer.run()
+    try:
+        summary = trainer.run()
+    finally:
+        close(observers)
     print(format_summary(summary))
     print(f"run: {out}")
     return 0
+
+
+def close(observers: list[RunObserver]) -> None:
+    for observer in observers:
+        observer.close()
 
 
 COMMAND = Command(

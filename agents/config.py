@@ -13,6 +13,7 @@ from blip_rl.device import DEVICES
 from blip_rl.envs.games import SUITES, Game, get_game
 from blip_rl.ewc import EwcConfig
 from blip_rl.methods import METHODS
+from blip_rl.tracking import WANDB_MODES
 
 FISHER_ACTIONS = ("rollout", "resampled")
 """Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
@@ -110,6 +111,13 @@ class TrainConfig:
         "comma-separated --method scratch runs of these games (one per seed, say): their mean "
         "score is the reference for plasticity",
     )
+    wandb: str = option(
+        "off",
+        "log to Weights & Biases; offline writes under --out for `wandb sync` later",
+        choices=WANDB_MODES,
+    )
+    wandb_project: str = option("blip-rl", "W&B project")
+    quiet: bool = option(False, "no progress bars or log lines, only errors and the final table")
     ppo: PPOConfig = nested(PPOConfig)
     blip: BlipConfig = nested(BlipConfig)
     ewc: EwcConfig = nested(EwcConfig)

@@ -1,4 +1,4 @@
-"""What a run writes besides checkpoints: ``eval.csv``, ``bits/task_<k>.npz``, ``summary.json``,
+"""What a run writes besides checkpoints and bits files: ``eval.csv``, ``summary.json``,
 and the A matrix of normalized scores with ACC/BWT (spec s.7)."""
 
 from __future__ import annotations
@@ -9,16 +9,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from torch import nn
-
+from blip_rl.capacity import frozen_fraction, one_line
 from blip_rl.envs import Game
 from blip_rl.files import atomic_write_bytes
-from blip_rl.layers import blip_layers
 from blip_rl.metrics import acc_bwt
-
-EVAL_POLICIES = ("sampled", "greedy")
-"""How evaluation picks actions: sampled from pi(.|s), or its argmax (the paper's)."""
+from blip_rl.runs import EVAL_POLICIES
 
 EVAL_COLUMNS = ("step", "task", "game", "policy", "mean_return", "std_return", "normalized")
 
@@ -93,22 +88,6 @@ def write_eval_csv(path: Path, rows: list[EvalRow]) -> None:
     atomic_write_bytes(path, text.getvalue().encode())
 
 
-def frozen_bits(model: nn.Module) -> dict[str, np.ndarray]:
-    """Frozen-bit count S of every BLIP tensor, uint8, keyed by ``<layer>.<param>`` name."""
-    return {
-        f"{name}.{pname}": layer.frozen_bits(pname).cpu().numpy()
-        for name, layer in blip_layers(model)
-        for pname, _, _ in layer.blip_tensors()
-    }
-
-
-def write_bits(path: Path, model: nn.Module) -> None:
-    """``bits/task_<k>.npz``: :func:`frozen_bits` of ``model``, written atomically."""
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **frozen_bits(model))
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def normalized_matrix(games: tuple[Game, ...], scores: Scores) -> list[list[float | None]]:
     """A[i][j]: normalized score of task j after task i (``None`` above the diagonal, where
     the raw score is ``None``, or for a game without reference score)."""
@@ -119,15 +98,6 @@ def normalized_matrix(games: tuple[Game, ...], scores: Scores) -> list[list[floa
         ]
         for row in scores
     ]
-
-
-def frozen_fraction(report: dict[str, Any]) -> float | None:
-    """Share of all BLIP bits frozen, from a BLIP task-end report (``None`` for other methods)."""
-    layers = report.get("layers")
-    if not layers:
-        return None
-    params = sum(r["params"] for r in layers)
-    return 1.0 - sum(r["free_bit_share"] * r["params"] for r in layers) / params
 
 
 def plasticity(
@@ -247,3 +217,20 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["mean_plasticity"] is not None:
         lines.append(f"mean plasticity {summary['mean_plasticity']:.3f}")
     return "\n".join(lines)
+
+
+def task_end_line(summary: dict[str, Any], task: int, report: dict[str, Any]) -> str:
+    """One line on a finished task: its env step, the bits it froze (BLIP) and each task's
+    return (normalized score) now, with the run's evaluation actions."""
+    names = summary["games"]
+    scores = "  ".join(
+        f"{name} {raw:.1f}" + ("" if norm is None else f" ({norm:.2f})")
+        for name, raw, norm in zip(names, summary["A_raw"][task], summary["A"][task])
+        if raw is not None
+    )
+    bits = one_line(report)
+    return (
+        f"task {task + 1}/{len(names)} {names[task]} done at step "
+        f"{summary['task_end_steps'][task]:,}: {bits + '; ' if bits else ''}"
+        f"{summary['eval_policy']} returns {scores}"
+    )

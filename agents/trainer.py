@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
 from blip_rl.agents.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.evaluation import evaluate_task
+from blip_rl.agents.observers import RunObserver
 from blip_rl.agents.policy import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.results import (
     EVAL_POLICIES,
     EvalRow,
     Progress,
     summarize,
-    write_bits,
+    task_end_line,
     write_eval_csv,
 )
 from blip_rl.agents.samples import RecentTransitions
@@ -36,6 +40,7 @@ from blip_rl.envs import make_env
 from blip_rl.files import write_json
 from blip_rl.fisher import sampled_log_prob
 from blip_rl.methods import make_strategy
+from blip_rl.runs import RunFolder, bits_file, write_bits
 from blip_rl.strategy import Strategy
 
 log = logging.getLogger(__name__)
@@ -94,6 +99,8 @@ class TaskCallback(BaseCallback):
         self.samples.add_rollout(self.model.rollout_buffer)
 
     def _on_step(self) -> bool:
+        for observer in self.trainer.observers:
+            observer.on_step(self.model.num_timesteps)
         return True
 
 
@@ -102,10 +109,19 @@ class ContinualTrainer:
 
     Run folder: ``config.json``, ``eval.csv``, ``bits/task_<k>.npz``, ``summary.json`` and
     ``checkpoints/``. With ``resume`` it continues from ``checkpoints/latest.json``.
+    ``observers`` are told of its progress (see :class:`RunObserver`).
     """
 
-    def __init__(self, cfg: TrainConfig, out: Path, device: torch.device, resume: bool) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        out: Path,
+        device: torch.device,
+        resume: bool,
+        observers: Sequence[RunObserver] = (),
+    ) -> None:
         self.cfg = cfg
+        self.observers = observers
         self.out = out
         self.device = device
         self.games = cfg.sequence
@@ -129,6 +145,9 @@ class ContinualTrainer:
         )
         if strategy_state:
             self.strategy.load_state_dict(strategy_state)
+        writers = [w for w in (o.sb3_writer() for o in observers) if w is not None]
+        if writers:
+            self.model.set_logger(Logger(folder=None, output_formats=writers))
         write_eval_csv(out / "eval.csv", self.progress.rows)  # drops rows after the checkpoint
         self.next_eval = self._next(cfg.evaluate_every)
         self.next_checkpoint = self._next(cfg.checkpoint_interval)
@@ -199,6 +218,8 @@ class ContinualTrainer:
             previous.close()
         self.strategy.on_task_start(task)  # before set_task: scratch restores a fresh net
         self.policy.set_task(task)
+        for observer in self.observers:
+            observer.on_task_start(task, game.name, start, self.num_timesteps)
         model.learning_rate = TaskLinearSchedule(cfg.ppo.learning_rate, start, end)
         model._setup_lr_schedule()
         if fresh:
@@ -236,9 +257,14 @@ class ContinualTrainer:
         progress.reports.append(report)
         progress.task = task + 1
         progress.task_start = self.num_timesteps
-        write_bits(self.out / "bits" / f"task_{task}.npz", self.policy)
+        write_bits(bits_file(self.out, task), self.policy)
         self._checkpoint(f"task_{task}")
-        self._write_summary()
+        summary = self._write_summary()
+        log.info(task_end_line(summary, task, report))
+        if self.observers:
+            run = RunFolder(self.out, "train", asdict(self.cfg), summary)
+            for observer in self.observers:
+                observer.on_task_end(run)
 
     def between_updates(self) -> None:
         """Called before each rollout (so after each PPO update): evaluate, checkpoint if due."""
@@ -272,6 +298,8 @@ class ContinualTrainer:
                 )
         self.progress.rows.extend(rows)
         write_eval_csv(self.out / "eval.csv", self.progress.rows)
+        for observer in self.observers:
+            observer.on_evaluate(step, rows)
         self.next_eval = self._next(cfg.evaluate_every)
         return rows
 

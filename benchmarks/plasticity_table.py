@@ -15,19 +15,19 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from blip_rl.agents.report import progress_of
-from blip_rl.agents.results import EVAL_POLICIES, summarize
-from blip_rl.agents.rundir import read_run
+from blip_rl.agents.results import EVAL_POLICIES
+from blip_rl.agents.rundir import fresh_summary, train_config
 from blip_rl.agents.scratch import load_scratch
+from blip_rl.runs import open_run
 
 COLUMNS = ("acc", "bwt", "mean_plasticity", "frozen")
 
 
 def run_metrics(folder: Path, scratch: list[Path], policy: str) -> dict[str, float | None]:
-    cfg, summary = read_run(folder)
-    cfg = replace(cfg, eval_policy=policy)
+    run = open_run(folder)
+    cfg = replace(train_config(run), eval_policy=policy)
     reference = load_scratch(scratch, cfg) if scratch else None
-    fresh = summarize(cfg.sequence, cfg.method, progress_of(summary), policy, reference)
+    fresh = fresh_summary(run, cfg, reference)
     return {**{k: fresh[k] for k in COLUMNS[:3]}, "frozen": fresh["frozen_fraction"][-1]}
 
 

@@ -93,7 +93,16 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             continue
         help_text = f.metadata.get("help", "")
         if f.metadata.get("positional"):
-            parser.add_argument(f.name, help=help_text, type=_SCALARS[tp], metavar=f.name.upper())
+            if typing.get_origin(tp) is tuple:  # RUN [RUN ...]
+                item = typing.get_args(tp)[0]
+                metavar = f.name.upper().rstrip("S")
+                parser.add_argument(
+                    f.name, help=help_text, type=_SCALARS[item], nargs="+", metavar=metavar
+                )
+            else:
+                parser.add_argument(
+                    f.name, help=help_text, type=_SCALARS[tp], metavar=f.name.upper()
+                )
             continue
         flag = "--" + f.name.replace("_", "-")
         choices = f.metadata.get("choices")
@@ -123,6 +132,8 @@ def config_from_args(cls: type, args: argparse.Namespace) -> Any:
             values[f.name] = config_from_args(tp, args)
             continue
         value = getattr(args, f.name)
+        if isinstance(value, list):  # a positional RUN [RUN ...]
+            value = tuple(value)
         choices = f.metadata.get("choices")
         items = value if isinstance(value, tuple) else (value,)
         if choices and value is not None:

@@ -1,4 +1,5 @@
-"""Fig. 2 of the paper: frozen bits per entry of one weight tensor, one panel per task end.
+"""Fig. 2 of the paper, frozen bits per entry of one weight tensor with one panel per task end,
+and ``blip-rl heatmap RUN`` that draws it for a train or classify run.
 
 Works on the ``{tensor name: uint8 array}`` maps a run writes after each task
 (``bits/task_<k>.npz``). Matplotlib is imported only when a figure is drawn, through its object
@@ -7,19 +8,21 @@ API (no pyplot, no display needed).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from blip_rl.files import atomic_write_bytes
+from blip_rl.cli import Command
+from blip_rl.config import argument, fail, option
+from blip_rl.figures import figure_format, save_figure
+from blip_rl.runs import open_run
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-FIGURE_FORMATS = ("png", "pdf", "svg")
 COLOUR_MAP = "coolwarm"
 """Blue (no bit frozen) to red (all bits frozen), as the paper's Fig. 2."""
 FIGURE_CONV = 3
@@ -53,15 +56,11 @@ def default_tensor(shapes: Mapping[str, tuple[int, ...]]) -> str:
     return weights[0]
 
 
-def figure_format(path: Path) -> str:
-    """The file format named by ``path``'s extension; ``ValueError`` for another one."""
-    fmt = path.suffix.lstrip(".").lower()
-    if fmt not in FIGURE_FORMATS:
-        raise ValueError(
-            f"cannot write a figure to {str(path)!r}; end it in one of: "
-            + ", ".join(f".{f}" for f in FIGURE_FORMATS)
-        )
-    return fmt
+def task_panels(
+    tasks: Sequence[str], maps: Sequence[Mapping[str, np.ndarray]], tensor: str
+) -> list[tuple[str, np.ndarray]]:
+    """``(after <task>, frozen bits of tensor)`` for each bits map, one per finished task."""
+    return [(f"after {name}", bits[tensor]) for name, bits in zip(tasks, maps)]
 
 
 def heatmap_figure(panels: Sequence[tuple[str, np.ndarray]], tensor: str, n_bits: int) -> Figure:
@@ -86,8 +85,58 @@ def heatmap_figure(panels: Sequence[tuple[str, np.ndarray]], tensor: str, n_bits
     return fig
 
 
-def save_figure(fig: Figure, path: Path) -> None:
-    """Write ``fig`` atomically to ``path``, in the format its extension names."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=figure_format(path), dpi=150)
-    atomic_write_bytes(path, buffer.getvalue())
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class HeatmapConfig:
+    """What ``blip-rl heatmap`` draws."""
+
+    run: str = argument("run folder written by blip-rl train or blip-rl classify")
+    layer: str | None = option(
+        None,
+        "BLIP tensor to show, e.g. features_extractor.cnn.0.weight, or 'all' for one figure "
+        "per tensor [default: the third conv weight, or the last conv of a smaller net]",
+    )
+    seed: int | None = option(None, "which seed of a classify run [default: its first]")
+    out: str | None = option(
+        None,
+        "figure file (.png, .pdf, .svg); with --layer all, a folder "
+        "[default: RUN/heatmap_<tensor>.png, or RUN/heatmaps/]",
+    )
+
+
+def draw_heatmaps(cfg: HeatmapConfig, prog: str) -> int:
+    try:
+        run = open_run(Path(cfg.run))
+        if run.method != "blip":
+            raise ValueError(f"{cfg.run!r} is a --method {run.method} run: only blip freezes bits")
+        maps = run.bits(run.seeds[0] if cfg.seed is None else cfg.seed)
+        shapes = {name: bits.shape for name, bits in maps[0].items()}
+        if cfg.layer == ALL:
+            tensors = list(shapes)
+            where = Path(cfg.out) if cfg.out else run.path / "heatmaps"
+            paths = [where / f"{name}.png" for name in tensors]
+        else:
+            tensors = [cfg.layer or default_tensor(shapes)]
+            if tensors[0] not in shapes:
+                raise ValueError(
+                    f"unknown tensor {tensors[0]!r}; choose from: {', '.join(shapes)}, {ALL}"
+                )
+            paths = [Path(cfg.out) if cfg.out else run.path / f"heatmap_{tensors[0]}.png"]
+        for path in paths:
+            figure_format(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+    except (ValueError, OSError) as e:
+        fail(prog, str(e))
+    for tensor, path in zip(tensors, paths):
+        save_figure(heatmap_figure(task_panels(run.tasks, maps, tensor), tensor, run.n_bits), path)
+        print(path)
+    return 0
+
+
+HEATMAP = Command(
+    help="draw frozen bits per weight after each task of a BLIP run (the paper's Fig. 2)",
+    config=HeatmapConfig,
+    run=draw_heatmaps,
+)

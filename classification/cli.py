@@ -10,12 +10,15 @@ from typing import Any
 
 from blip_rl.classification.benchmarks import get_benchmark
 from blip_rl.classification.config import ClassifyConfig
+from blip_rl.classification.nets import MultiHeadNet
 from blip_rl.classification.trainer import SeedResult, run_seed
 from blip_rl.cli import Command
 from blip_rl.config import fail
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, default_run_dir, write_json
 from blip_rl.metrics import acc_bwt
+from blip_rl.runs import bits_file, read_bits, write_bits
+from blip_rl.tracking import Dashboard, experiment_group
 
 
 def summarize(
@@ -68,6 +71,56 @@ def format_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+class SeedRecorder:
+    """After each task of one seed: the bits file ``bits/seed_<s>/task_<k>.npz`` and, with
+    ``--wandb``, the seed's W&B run (x axis: tasks learned). Keys: ``accuracy/<task>`` and
+    ``accuracy/mean`` (%), ``frozen_bits/<tensor>`` histograms, the heat map
+    ``frozen_bits/heatmap``; at the end the A matrix ``A`` as a table and ACC/BWT."""
+
+    def __init__(self, cfg: ClassifyConfig, out: Path, seed: int, tasks: list[str]) -> None:
+        self.out, self.seed, self.tasks, self.n_bits = out, seed, tasks, cfg.blip.bits
+        self.dashboard = None
+        if cfg.wandb != "off":
+            config = asdict(cfg)
+            self.dashboard = Dashboard(
+                cfg.wandb,
+                out,
+                cfg.wandb_project,
+                experiment_group(f"{cfg.benchmark}__{cfg.method}", config),
+                (f"method:{cfg.method}", f"benchmark:{cfg.benchmark}", f"seed:{seed}"),
+                {**config, "seed": seed},
+                step_metric="tasks_learned",
+                run_id_file=f"wandb_run_id_seed_{seed}",
+            )
+
+    def __call__(
+        self, task: int, model: MultiHeadNet, accuracies: list[float | None], report: dict
+    ) -> None:
+        write_bits(bits_file(self.out, task, self.seed), model)
+        if self.dashboard is None:
+            return
+        now = {name: 100 * a for name, a in zip(self.tasks, accuracies) if a is not None}
+        values: dict[str, Any] = {f"accuracy/{name}": a for name, a in now.items()}
+        values["accuracy/mean"] = statistics.fmean(now.values())
+        if report.get("layers"):
+            maps = read_bits(self.out, task + 1, self.seed)
+            values.update(self.dashboard.bits_charts(self.tasks, maps, self.n_bits))
+        self.dashboard.log(values, task + 1)
+
+    def finish(self, result: SeedResult | None) -> None:
+        """Log the seed's A matrix (%) and ACC/BWT, and close its W&B run."""
+        if self.dashboard is None:
+            return
+        if result is not None:
+            percent = [[None if a is None else 100 * a for a in row] for row in result.acc_matrix]
+            acc, bwt = acc_bwt(percent)
+            self.dashboard.log(
+                {"A": self.dashboard.table(self.tasks, self.tasks, percent)}, len(self.tasks)
+            )
+            self.dashboard.summarize({"acc": acc, "bwt": bwt})
+        self.dashboard.finish()
+
+
 def run(cfg: ClassifyConfig, prog: str) -> int:
     try:
         device = resolve_device(cfg.device)
@@ -82,8 +135,20 @@ def run(cfg: ClassifyConfig, prog: str) -> int:
         fail(prog, str(e))
     write_json(out / "config.json", asdict(cfg))
     start = time.perf_counter()
-    results = [run_seed(cfg, bench, tasks, seed, device) for seed in cfg.seeds]
-    summary = summarize(cfg, [t.name for t in tasks], results, time.perf_counter() - start)
+    names = [t.name for t in tasks]
+    results = []
+    for seed in cfg.seeds:
+        try:
+            recorder = SeedRecorder(cfg, out, seed, names)
+        except ValueError as e:
+            fail(prog, str(e))
+        result = None
+        try:
+            result = run_seed(cfg, bench, tasks, seed, device, recorder)
+        finally:
+            recorder.finish(result)
+        results.append(result)
+    summary = summarize(cfg, names, results, time.perf_counter() - start)
     write_json(out / "results.json", summary)
     print(format_table(summary))
     print(f"results: {out / 'results.json'}")

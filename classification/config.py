@@ -11,6 +11,7 @@ from blip_rl.config import nested, option
 from blip_rl.device import DEVICES
 from blip_rl.ewc import EwcConfig
 from blip_rl.methods import METHODS
+from blip_rl.tracking import WANDB_MODES
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,13 @@ class ClassifyConfig:
     val_fraction: float = option(0.1, "share of each task's training data held out")
     fisher_samples: int = option(8000, "training samples per Fisher estimate (BLIP, EWC)")
     device: str = option("auto", "torch device", choices=DEVICES)
+    wandb: str = option(
+        "off",
+        "log to Weights & Biases, one W&B run per seed; offline writes under --out for "
+        "`wandb sync` later",
+        choices=WANDB_MODES,
+    )
+    wandb_project: str = option("blip-rl", "W&B project")
     blip: BlipConfig = nested(BlipConfig)
     ewc: EwcConfig = nested(EwcConfig)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from blip_rl.capacity import one_line as bits_line
 from blip_rl.classification.benchmarks import Benchmark, Split, Task
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.nets import MultiHeadNet, build_net
@@ -23,6 +24,11 @@ from blip_rl.strategy import Strategy
 log = logging.getLogger(__name__)
 EVAL_BATCH = 1024
 FISHER_BATCH = 256
+
+
+TaskEndHook = Callable[[int, MultiHeadNet, list[float | None], dict[str, Any]], None]
+"""Called after task k with (k, the model, A[k] = test accuracy (fraction) of each task so far,
+the strategy's task-end report)."""
 
 
 @dataclass
@@ -109,7 +115,12 @@ def fit(
 
 
 def run_seed(
-    cfg: ClassifyConfig, bench: Benchmark, tasks: list[Task], seed: int, device: torch.device
+    cfg: ClassifyConfig,
+    bench: Benchmark,
+    tasks: list[Task],
+    seed: int,
+    device: torch.device,
+    on_task_end: TaskEndHook | None = None,
 ) -> SeedResult:
     """Build the benchmark's net and ``cfg.method``'s strategy for ``seed``; learn ``tasks``."""
     torch.manual_seed(seed)
@@ -118,7 +129,8 @@ def run_seed(
     strategy = make_strategy(
         cfg.method, model, dataclasses.replace(cfg.blip, fisher_prior=prior), cfg.ewc
     )
-    return learn_sequence(model, strategy, tasks, cfg, cfg.lr or bench.lr, seed, device)
+    lr = cfg.lr or bench.lr
+    return learn_sequence(model, strategy, tasks, cfg, lr, seed, device, on_task_end)
 
 
 def learn_sequence(
@@ -129,6 +141,7 @@ def learn_sequence(
     lr: float,
     seed: int,
     device: torch.device,
+    on_task_end: TaskEndHook | None = None,
 ) -> SeedResult:
     """Learn ``tasks`` in order; A[i][j] (test accuracy, fraction) after each task."""
     gen = torch.Generator().manual_seed(seed)
@@ -154,24 +167,15 @@ def learn_sequence(
             all_test = torch.arange(len(tasks[j].test))
             acc[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]
         log.info(
-            "seed %d  task %d/%d %-12s %3d epochs  accuracy now: %s%s",
+            "seed %d  task %d/%d %-12s %3d epochs  accuracy now: %s  %s",
             seed,
             k + 1,
             n,
             task.name,
             epochs[-1],
             " ".join(f"{100 * a:.1f}" for a in acc[k][: k + 1]),
-            freeze_summary(reports[-1]),
+            bits_line(reports[-1]),
         )
+        if on_task_end is not None:
+            on_task_end(k, model, acc[k], reports[-1])
     return SeedResult(seed, acc, epochs, reports)
-
-
-def freeze_summary(report: dict[str, Any]) -> str:
-    """``  frozen bits: mean 3.2, free 84%`` from a BLIP task-end report; '' for others."""
-    layers = report.get("layers")
-    if not layers:
-        return ""
-    params = sum(r["params"] for r in layers)
-    mean = sum(r["frozen_mean"] * r["params"] for r in layers) / params
-    free = sum(r["free_bit_share"] * r["params"] for r in layers) / params
-    return f"  frozen bits: mean {mean:.2f}, free {100 * free:.0f}%"

@@ -92,7 +92,7 @@ def test_a_scratch_reference_with_another_budget_is_refused(tmp_path, scratch_ru
                    "--scratch", str(scratch_dir), cwd=tmp_path)  # fmt: skip
     assert_one_line_error(proc, "task_steps 256, this run 512")
     proc = run_cli("inspect", str(tmp_path / "missing"), cwd=tmp_path)
-    assert_one_line_error(proc, "is not a blip-rl train run")
+    assert_one_line_error(proc, "holds no finished task of a blip-rl run")
     proc = run_cli("inspect", str(scratch_dir), "--scratch", str(tmp_path), cwd=tmp_path)
     assert_one_line_error(proc, "is not a readable run folder")
 

@@ -1,0 +1,104 @@
+"""Onlookers of a train run: the trainer calls their hooks, they only report (the terminal
+progress bar, the W&B dashboard). Each hook is a no-op unless overridden."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stable_baselines3.common.logger import KVWriter
+
+from blip_rl.agents.results import EVAL_POLICIES, EvalRow
+from blip_rl.runs import RunFolder
+from blip_rl.tracking import Dashboard
+
+
+class RunObserver:
+    """Hooks called by :class:`~blip_rl.agents.trainer.ContinualTrainer`; steps are global env
+    steps."""
+
+    def on_task_start(self, task: int, game: str, start: int, now: int) -> None:
+        """Task ``task`` (``game``) spans steps ``start``.. and the run is at ``now``."""
+
+    def on_step(self, now: int) -> None:
+        """After each vectorized env step."""
+
+    def on_evaluate(self, step: int, rows: list[EvalRow]) -> None:
+        """Every task evaluated at ``step``, with each action policy."""
+
+    def on_task_end(self, run: RunFolder) -> None:
+        """A task is done; ``run`` is the run folder as written then."""
+
+    def sb3_writer(self) -> KVWriter | None:
+        """A sink for SB3's logger (``train/loss``, ``rollout/ep_rew_mean``, ...), if wanted."""
+        return None
+
+    def close(self) -> None:
+        """The run ended (done or crashed)."""
+
+
+class WandbWriter(KVWriter):
+    """SB3 logger output into a W&B dashboard: every numeric record at the dump's env step."""
+
+    def __init__(self, dashboard: Dashboard) -> None:
+        self.dashboard = dashboard
+
+    def write(
+        self,
+        key_values: dict[str, Any],
+        key_excluded: dict[str, tuple[str, ...]],
+        step: int = 0,
+    ) -> None:
+        numbers = {
+            key: value
+            for key, value in key_values.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        self.dashboard.log(numbers, step)
+
+
+class WandbObserver(RunObserver):
+    """Logs a train run to W&B.
+
+    Keys: SB3's (``train/*``, ``rollout/*``, ``time/*``); ``eval/<policy>/<game>/return`` and
+    ``/normalized`` at every evaluation, with ``eval/<policy>/accumulated_normalized``; at each
+    task end ``task_end/<policy>/{acc,bwt,...}``, ``frozen_bits/<tensor>`` histograms, the
+    Fig. 2 heat map ``frozen_bits/heatmap`` and the A matrix ``A/<policy>`` as a table.
+    """
+
+    def __init__(self, dashboard: Dashboard) -> None:
+        self.dashboard = dashboard
+
+    def sb3_writer(self) -> KVWriter:
+        return WandbWriter(self.dashboard)
+
+    def on_evaluate(self, step: int, rows: list[EvalRow]) -> None:
+        values: dict[str, float] = {}
+        for row in rows:
+            values[f"eval/{row.policy}/{row.game}/return"] = row.mean_return
+            if row.normalized is not None:
+                values[f"eval/{row.policy}/{row.game}/normalized"] = row.normalized
+        for policy in EVAL_POLICIES:
+            normalized = [r.normalized for r in rows if r.policy == policy]
+            if normalized and None not in normalized:
+                values[f"eval/{policy}/accumulated_normalized"] = sum(normalized)
+        self.dashboard.log(values, step)
+
+    def on_task_end(self, run: RunFolder) -> None:
+        summary, task = run.record, run.tasks_done - 1
+        games = run.tasks[: task + 1]
+        values: dict[str, Any] = {}
+        for policy, part in summary["by_policy"].items():
+            for key in ("acc", "bwt", "final_accumulated_normalized", "mean_plasticity"):
+                if part[key] is not None:
+                    values[f"task_end/{policy}/{key}"] = part[key]
+            values[f"A/{policy}"] = self.dashboard.table(games, run.tasks, part["A"])
+        if summary["frozen_fraction"][task] is not None:
+            values["task_end/frozen_fraction"] = summary["frozen_fraction"][task]
+            values.update(self.dashboard.bits_charts(games, run.bits(run.seeds[0]), run.n_bits))
+        self.dashboard.log(values, summary["task_end_steps"][task])
+        self.dashboard.summarize(
+            {k: v for k, v in summary.items() if k in ("acc", "bwt", "mean_plasticity")}
+        )
+
+    def close(self) -> None:
+        self.dashboard.finish()

@@ -1,0 +1,91 @@
+"""The terminal view of a train run: two rich progress bars (the whole sequence and the task
+being learned) with env steps, fps and ETA. Log lines (evaluations, task ends) print above the
+bars while they are live."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from blip_rl.agents.observers import RunObserver
+
+
+class FpsColumn(ProgressColumn):
+    """Env steps per second over rich's recent window (blank until it has an estimate)."""
+
+    def render(self, task: Task) -> Text:
+        return Text("" if task.speed is None else f"{task.speed:,.0f} fps", style="cyan")
+
+
+class TerminalProgress(RunObserver):
+    """Progress bars for a run of ``n_tasks`` tasks of ``task_steps`` env steps each.
+
+    The bars appear at the first task start; while they are live, the root logger prints
+    through their console so log lines do not tear them.
+    """
+
+    def __init__(self, n_tasks: int, task_steps: int, console: Console | None = None) -> None:
+        self.n_tasks = n_tasks
+        self.task_steps = task_steps
+        self.bars = Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            FpsColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        total = n_tasks * task_steps
+        self.overall = self.bars.add_task("all tasks", total=total)
+        self.current: TaskID | None = None
+        self.start = 0
+        self.saved_handlers: list[logging.Handler] | None = None
+
+    def _start(self) -> None:
+        root = logging.getLogger()
+        self.saved_handlers = root.handlers[:]
+        handler = RichHandler(
+            console=self.bars.console, show_time=False, show_level=False, show_path=False
+        )
+        root.handlers = [handler]
+        self.bars.start()
+
+    def on_task_start(self, task: int, game: str, start: int, now: int) -> None:
+        if self.saved_handlers is None:
+            self._start()
+        if self.current is not None:
+            self.bars.remove_task(self.current)
+        self.start = start
+        self.current = self.bars.add_task(
+            f"{game} ({task + 1}/{self.n_tasks})", total=self.task_steps, completed=now - start
+        )
+        self.bars.update(self.overall, completed=now)
+        self.bars.refresh()  # show the new task at once, not at the next periodic refresh
+
+    def on_step(self, now: int) -> None:
+        self.bars.update(self.overall, completed=now)
+        if self.current is not None:
+            self.bars.update(self.current, completed=now - self.start)
+
+    def close(self) -> None:
+        if self.saved_handlers is not None:
+            self.bars.stop()
+            logging.getLogger().handlers = self.saved_handlers

@@ -1,0 +1,146 @@
+"""What a run shows while it runs: W&B dashboards (offline, no network), progress bars and
+the task-end lines, and --quiet."""
+
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+import torch
+from rich.console import Console
+
+from blip_rl.agents.config import TrainConfig
+from blip_rl.agents.progress import TerminalProgress
+from blip_rl.agents.trainer import ContinualTrainer
+from blip_rl.capacity import total
+from tests.cli import assert_one_line_error
+from tests.test_agents import TINY
+from tests.wandbfile import history, run_record
+
+GAMES = ["--suite", "minatar", "--games", "breakout,space_invaders", "--steps-per-task", "128"]
+NO_NETWORK = {"WANDB_BASE_URL": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+
+
+def offline_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    return {**env, **NO_NETWORK, "HOME": str(tmp_path), "NETRC": str(tmp_path / "no-netrc")}
+
+
+def train_cli(tmp_path, out, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "blip_rl", "train", "--out", str(out), "--device", "cpu"]
+        + [*TINY, *GAMES, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=offline_env(tmp_path),
+    )
+
+
+def wandb_file(out):
+    (path,) = (out / "wandb").glob("offline-run-*/run-*.wandb")
+    return path
+
+
+def test_an_offline_wandb_run_holds_every_eval_key_and_the_task_end_charts(tmp_path):
+    out = tmp_path / "run"
+    proc = train_cli(tmp_path, out, "--wandb", "offline", "--eval-interval", "64")
+    assert proc.returncode == 0, proc.stderr
+    path = wandb_file(out)
+    run = run_record(path)
+    assert list(run.tags) == ["method:blip", "suite:minatar", "seed:0"]
+    assert run.run_group.startswith("breakout-space_invaders__blip__")
+    assert {item.key for item in run.config.update} >= {"method", "seed", "games", "blip"}
+    rows = history(path)
+    keys = set().union(*rows)
+    for policy in ("sampled", "greedy"):
+        for game in ("breakout", "space_invaders"):
+            assert {f"eval/{policy}/{game}/return", f"eval/{policy}/{game}/normalized"} <= keys
+        assert f"eval/{policy}/accumulated_normalized" in keys
+        assert f"task_end/{policy}/acc" in keys and f"A/{policy}/_type" in keys
+    assert {"train/loss", "rollout/ep_rew_mean", "time/fps"} <= keys  # SB3's logger
+    assert "frozen_bits/features_extractor.cnn.0.weight/bins" in keys
+    assert "frozen_bits/heatmap/_type" in keys
+    with open(out / "eval.csv") as f:
+        evaluated = {int(line.split(",")[0]) for line in list(f)[1:]}
+    logged = {int(r["env_step"]) for r in rows if "eval/sampled/breakout/return" in r}
+    assert logged == evaluated  # every eval point, at its env step
+    summary = json.loads((out / "summary.json").read_text())
+    ends = [r for r in rows if "task_end/sampled/acc" in r]
+    assert float(ends[-1]["task_end/sampled/acc"]) == pytest.approx(summary["acc"])
+
+
+def test_a_resumed_run_continues_its_wandb_run(tmp_path):
+    out = tmp_path / "run"
+    assert train_cli(tmp_path, out, "--wandb", "offline").returncode == 0
+    first = (out / "wandb_run_id").read_text()
+    (out / "summary.json").unlink()  # pretend the run had stopped after its first checkpoint
+    proc = train_cli(tmp_path, out, "--resume", "--wandb", "offline")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "wandb_run_id").read_text() == first
+    assert {run_record(p).run_id for p in (out / "wandb").glob("*/*.wandb")} == {first}
+
+
+def test_online_wandb_without_a_login_fails_in_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "run"
+    proc = train_cli(tmp_path, out, "--wandb", "online")
+    assert_one_line_error(proc, "--wandb online needs a W&B login: run `wandb login`")
+    assert not (out / "config.json").exists() and not (out / "wandb").exists()
+
+
+def test_wandb_is_not_imported_when_off(tmp_path):
+    code = (
+        "import sys; from blip_rl.cli import main; "
+        f"main({['train', '--out', str(tmp_path / 'run'), '--device', 'cpu', *TINY, *GAMES]}); "
+        "assert 'wandb' not in sys.modules, 'wandb imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_progress_bars_show_each_task_with_fps_and_eta_and_log_each_task_end(tmp_path, caplog):
+    tiny = TrainConfig(
+        suite="minatar", games=("breakout", "space_invaders"), steps_per_task=128, n_envs=2,
+        eval_episodes=1, eval_max_steps=40, fisher_samples=96,
+    )  # fmt: skip
+    cfg = replace(tiny, ppo=replace(tiny.ppo, n_steps=32, n_minibatches=2, n_epochs=1))
+    screen = io.StringIO()
+    bars = TerminalProgress(2, cfg.task_steps, Console(file=screen, force_terminal=True, width=140))
+    with caplog.at_level(logging.INFO):
+        handlers = logging.getLogger().handlers[:]
+        try:
+            ContinualTrainer(cfg, tmp_path, torch.device("cpu"), False, [bars]).run()
+        finally:
+            bars.close()
+        assert logging.getLogger().handlers == handlers  # restored
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())  # drop colours, cursor moves
+    for text in ("all tasks", "breakout (1/2)", "space_invaders (2/2)", "fps", "ETA", "256/256"):
+        assert text in shown
+    assert "task 1/2 breakout done at step 128: +" in shown  # logged above the bars
+
+
+def test_task_end_lines_print_unless_quiet_and_no_bars_when_not_a_terminal(tmp_path):
+    loud = train_cli(tmp_path, tmp_path / "loud")
+    assert loud.returncode == 0, loud.stderr
+    assert "task 2/2 space_invaders done at step 256: +" in loud.stderr
+    assert "━" not in loud.stdout + loud.stderr  # no bars: not a terminal
+    quiet = train_cli(tmp_path, tmp_path / "quiet", "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.stdout.startswith("blip: normalized score") and "done at step" not in quiet.stdout
+
+
+def test_capacity_totals_weigh_layers_by_parameters():
+    layers = [
+        {"layer": "a", "params": 1, "bits_added_mean": 4.0, "frozen_mean": 4.0,
+         "fully_frozen_share": 0.0, "free_bit_share": 0.8},
+        {"layer": "b", "params": 3, "bits_added_mean": 0.0, "frozen_mean": 20.0,
+         "fully_frozen_share": 1.0, "free_bit_share": 0.0},
+    ]  # fmt: skip
+    row = total(layers)
+    assert row["params"] == 4 and row["frozen_mean"] == 16.0
+    assert row["free_bit_share"] == pytest.approx(0.2) and row["fully_frozen_share"] == 0.75
