@@ -9,7 +9,7 @@ from blip_rl.agents import BlipTrunk
 from blip_rl.agents.plots import train_figures
 from blip_rl.cli import main
 from blip_rl.envs import get_game, make_env
-from blip_rl.heatmap import default_tensor, heatmap_figure, weight_grid
+from blip_rl.heatmap import default_tensor, heatmap_figure, task_panels, weight_grid
 from blip_rl.runs import frozen_bits, open_run
 from tests.cli import assert_one_line_error, run_cli
 from tests.test_agents import train
@@ -72,12 +72,12 @@ def test_heatmap_draws_one_panel_per_task_end_on_one_colour_scale(blip_run, tmp_
     path = tmp_path / "fig2.png"
     assert main(["heatmap", str(out), "--out", str(path)]) == 0
     valid_image(path)
-    with np.load(out / "bits" / "task_0.npz") as saved:
-        bits = saved["features_extractor.cnn.0.weight"]
+    run, tensor = open_run(out), "features_extractor.cnn.0.weight"
     tasks = summary["tasks_done"]
-    fig = heatmap_figure([(f"task {k}", bits) for k in range(tasks)], "conv", 20)
+    fig = heatmap_figure(task_panels(run.tasks, run.bits(0), tensor), tensor, run.n_bits)
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == tasks == 2
+    assert [ax.get_title() for ax in panels] == ["after breakout", "after space_invaders"]
     assert {ax.images[0].get_clim() for ax in panels} == {(0, 20)}
     assert [ax.get_ylabel() for ax in fig.axes if not ax.images] == ["frozen bits"]
 
