@@ -5,6 +5,7 @@ bars while they are live."""
 from __future__ import annotations
 
 import logging
+import time
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -22,6 +23,7 @@ from rich.progress import (
 from rich.text import Text
 
 from blip_rl.agents.observers import RunObserver
+from blip_rl.runs import RunFolder
 
 
 class FpsColumn(ProgressColumn):
@@ -29,6 +31,10 @@ class FpsColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         return Text("" if task.speed is None else f"{task.speed:,.0f} fps", style="cyan")
+
+
+UPDATE_EVERY_S = 0.2
+"""Seconds between bar updates: an update per env step would cost more than a small env step."""
 
 
 class TerminalProgress(RunObserver):
@@ -50,6 +56,7 @@ class TerminalProgress(RunObserver):
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console,
+            refresh_per_second=5,
             redirect_stdout=False,
             redirect_stderr=False,
         )
@@ -57,6 +64,7 @@ class TerminalProgress(RunObserver):
         self.overall = self.bars.add_task("all tasks", total=total)
         self.current: TaskID | None = None
         self.start = 0
+        self.last_update = 0.0
         self.saved_handlers: list[logging.Handler] | None = None
 
     def _start(self) -> None:
@@ -81,6 +89,15 @@ class TerminalProgress(RunObserver):
         self.bars.refresh()  # show the new task at once, not at the next periodic refresh
 
     def on_step(self, now: int) -> None:
+        clock = time.monotonic()
+        if clock - self.last_update >= UPDATE_EVERY_S:
+            self.last_update = clock
+            self._show(now)
+
+    def on_task_end(self, run: RunFolder) -> None:
+        self._show(run.record["task_end_steps"][-1])
+
+    def _show(self, now: int) -> None:
         self.bars.update(self.overall, completed=now)
         if self.current is not None:
             self.bars.update(self.current, completed=now - self.start)
