@@ -90,16 +90,18 @@ def run(cfg: TrainConfig, prog: str) -> int:
         write_json(out / "config.json", asdict(cfg))
     try:
         summary = trainer.run()
-    finally:
-        close(observers)
+    except BaseException:
+        close(observers, failed=True)
+        raise
+    close(observers)
     print(format_summary(summary))
     print(f"run: {out}")
     return 0
 
 
-def close(observers: list[RunObserver]) -> None:
+def close(observers: list[RunObserver], failed: bool = False) -> None:
     for observer in observers:
-        observer.close()
+        observer.close(failed)
 
 
 COMMAND = Command(

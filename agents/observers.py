@@ -32,8 +32,8 @@ class RunObserver:
         """A sink for SB3's logger (``train/loss``, ``rollout/ep_rew_mean``, ...), if wanted."""
         return None
 
-    def close(self) -> None:
-        """The run ended (done or crashed)."""
+    def close(self, failed: bool = False) -> None:
+        """The run ended: done, or ``failed`` (an exception or an interrupt)."""
 
 
 class WandbWriter(KVWriter):
@@ -100,5 +100,5 @@ class WandbObserver(RunObserver):
             {k: v for k, v in summary.items() if k in ("acc", "bwt", "mean_plasticity")}
         )
 
-    def close(self) -> None:
-        self.dashboard.finish()
+    def close(self, failed: bool = False) -> None:
+        self.dashboard.finish(failed)

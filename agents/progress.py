@@ -102,7 +102,7 @@ class TerminalProgress(RunObserver):
         if self.current is not None:
             self.bars.update(self.current, completed=now - self.start)
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
         if self.saved_handlers is not None:
             self.bars.stop()
             logging.getLogger().handlers = self.saved_handlers

@@ -129,5 +129,6 @@ class Dashboard:
             columns=["after", *columns], data=[[r, *row] for r, row in zip(rows, matrix)]
         )
 
-    def finish(self) -> None:
-        self.run.finish()
+    def finish(self, failed: bool = False) -> None:
+        """Close the W&B run; a ``failed`` one is marked crashed (exit code 1)."""
+        self.run.finish(exit_code=1 if failed else 0)

@@ -118,7 +118,7 @@ class SeedRecorder:
                 {"A": self.dashboard.table(self.tasks, self.tasks, percent)}, len(self.tasks)
             )
             self.dashboard.summarize({"acc": acc, "bwt": bwt})
-        self.dashboard.finish()
+        self.dashboard.finish(failed=result is None)
 
 
 def run(cfg: ClassifyConfig, prog: str) -> int:

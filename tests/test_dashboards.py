@@ -75,6 +75,24 @@ def test_an_offline_wandb_run_holds_every_eval_key_and_the_task_end_charts(tmp_p
     assert float(ends[-1]["task_end/sampled/acc"]) == pytest.approx(summary["acc"])
 
 
+def test_an_offline_classify_run_logs_one_wandb_run_per_seed(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "blip_rl", "classify", "--out", str(out), "--epochs", "1",
+         "--seeds", "0,1", "--device", "cpu", "--wandb", "offline"],
+        capture_output=True, text=True, cwd=tmp_path, env=offline_env(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    paths = sorted((out / "wandb").glob("offline-run-*/run-*.wandb"))
+    seeds = sorted(next(t for t in run_record(p).tags if t.startswith("seed:")) for p in paths)
+    assert seeds == ["seed:0", "seed:1"]
+    for path in paths:
+        keys = set().union(*history(path))
+        names = {f"accuracy/digits-{k}" for k in range(5)}
+        assert names | {"accuracy/mean", "frozen_bits/heatmap/_type", "A/_type"} <= keys
+        assert len([r for r in history(path) if "accuracy/mean" in r]) == 5  # each task end
+
+
 def test_a_resumed_run_continues_its_wandb_run(tmp_path):
     out = tmp_path / "run"
     assert train_cli(tmp_path, out, "--wandb", "offline").returncode == 0
