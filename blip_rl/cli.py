@@ -16,35 +16,44 @@ from blip_rl.config import Parser, add_config_arguments, config_from_args, fail
 @dataclass(frozen=True)
 class Command:
     """A sub-command: its flags are the fields of ``config`` (a frozen dataclass); ``run``
-    gets the validated config and the program name (for errors) and returns an exit code."""
+    gets the validated config and the program name (for errors) and returns an exit code.
+    A ``forwards`` command takes flags it does not know, for another command (see
+    :func:`~blip_rl.config.forwarded`)."""
 
     help: str
     config: type
     run: Callable[[Any, str], int]
+    forwards: bool = False
 
 
-def build_parser() -> tuple[Parser, dict[str, Command]]:
+def build_parser() -> tuple[Parser, dict[str, Command], dict[str, Parser]]:
+    """The ``blip-rl`` parser, and each sub-command and its own parser by name."""
     parser = Parser(prog="blip-rl", description="Continual learning with BLIP (CVPR 2021).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands: dict[str, Command] = {}
+    parsers: dict[str, Parser] = {}
     for ep in sorted(entry_points(group="blip_rl.commands"), key=lambda e: e.name):
         command: Command = ep.load()
         commands[ep.name] = command
-        add_config_arguments(
-            sub.add_parser(ep.name, help=command.help, description=command.help), command.config
+        # no abbreviations: `sweep --seed` must not pass for `--seeds`
+        parsers[ep.name] = sub.add_parser(
+            ep.name, help=command.help, description=command.help, allow_abbrev=False
         )
-    return parser, commands
+        add_config_arguments(parsers[ep.name], command.config)
+    return parser, commands, parsers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `blip-rl inspect RUN | head` ends quietly, as Unix tools do
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    parser, commands = build_parser()
-    args = parser.parse_args(argv)
+    parser, commands, parsers = build_parser()
+    args, rest = parser.parse_known_args(argv)
     command, prog = commands[args.command], f"blip-rl {args.command}"
+    if rest and not command.forwards:
+        parsers[args.command].error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        config = config_from_args(command.config, args)
+        config = config_from_args(command.config, args, tuple(rest))
     except ValueError as e:
         fail(prog, str(e))
     return command.run(config, prog)

@@ -25,6 +25,12 @@ def argument(help: str) -> Any:  # noqa: A002
     return dataclasses.field(metadata={"help": help, "positional": True})
 
 
+def forwarded(help: str) -> Any:  # noqa: A002
+    """A field that collects the command line's unknown flags (for a command that hands them
+    to another one, as ``sweep`` does to ``train``); not a flag itself."""
+    return dataclasses.field(default=(), metadata={"help": help, "forwarded": True})
+
+
 def nested(cls: type) -> Any:
     """A field holding another config dataclass; its fields become flags of the parent."""
     return dataclasses.field(default_factory=cls)
@@ -91,6 +97,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         if dataclasses.is_dataclass(tp):
             add_config_arguments(parser, tp)
             continue
+        if f.metadata.get("forwarded"):
+            continue
         help_text = f.metadata.get("help", "")
         if f.metadata.get("positional"):
             if typing.get_origin(tp) is tuple:  # RUN [RUN ...]
@@ -124,12 +132,16 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         parser.add_argument(flag, help=help_text, **kwargs)
 
 
-def config_from_args(cls: type, args: argparse.Namespace) -> Any:
-    """Build ``cls`` from parsed flags; raises ``ValueError`` (from validation) on bad values."""
-    values = {}
+def config_from_args(cls: type, args: argparse.Namespace, rest: tuple[str, ...] = ()) -> Any:
+    """Build ``cls`` from parsed flags (``rest``: the unknown ones, for a :func:`forwarded`
+    field); raises ``ValueError`` (from validation) on bad values."""
+    values: dict[str, Any] = {}
     for f, tp in _fields(cls):
         if dataclasses.is_dataclass(tp):
             values[f.name] = config_from_args(tp, args)
+            continue
+        if f.metadata.get("forwarded"):
+            values[f.name] = rest
             continue
         value = getattr(args, f.name)
         if isinstance(value, list):  # a positional RUN [RUN ...]

@@ -1,0 +1,96 @@
+"""``blip-rl sweep`` on a local Ray instance (2 CPUs): tiny real runs, the aggregate, re-launch
+and a failed run."""
+
+import csv
+import json
+import statistics
+
+import pytest
+
+from blip_rl.agents.rundir import fresh_summary, train_config
+from blip_rl.runs import open_run
+from tests.cli import assert_one_line_error, run_cli
+from tests.test_agents import TINY
+
+GAMES = ["--suite", "minatar", "--games", "breakout,space_invaders", "--steps-per-task", "128"]
+SWEEP = ["--methods", "blip,ft", "--seeds", "0,1", *GAMES, *TINY, "--device", "cpu"]
+
+
+def rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    proc = run_cli("sweep", "--out", str(root / "s"), *SWEEP, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    return root, root / "s", proc
+
+
+def test_a_sweep_runs_every_method_and_seed_and_aggregates_over_seeds(swept):
+    _, out, proc = swept
+    names = ["blip__0", "blip__1", "ft__0", "ft__1"]
+    per_run = {r["run"]: r for r in rows(out / "runs.csv")}
+    assert list(per_run) == names and all(r["error"] == "" for r in per_run.values())
+    for name in names:
+        run = open_run(out / name)
+        assert run.method == name.split("__")[0] and run.seeds == [int(name[-1])]
+        assert run.tasks_done == 2  # a normal, finished run folder
+        assert float(per_run[name]["acc"]) == pytest.approx(
+            fresh_summary(run, train_config(run))["acc"]
+        )
+    summary = {r["method"]: r for r in rows(out / "summary.csv")}
+    assert list(summary) == ["blip", "ft"]
+    for method, row in summary.items():
+        accs = [float(per_run[f"{method}__{s}"]["acc"]) for s in (0, 1)]
+        assert (row["runs"], row["failed"]) == ("2", "0")
+        assert float(row["acc_mean"]) == pytest.approx(statistics.fmean(accs))
+        assert float(row["acc_std"]) == pytest.approx(statistics.stdev(accs))
+    assert "blip        2" in proc.stdout
+    assert (out / "plots" / "fig4_accumulated_normalized.png").exists()
+
+
+def test_a_relaunched_sweep_skips_finished_runs(swept):
+    root, out, _ = swept
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*__*/summary.json")}
+    proc = run_cli("sweep", "--out", str(out), *SWEEP, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    assert "finished already, skipped: blip__0, blip__1, ft__0, ft__1" in proc.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*__*/summary.json")} == before
+
+
+def test_a_failed_run_is_reported_and_the_others_finish(tmp_path):
+    out = tmp_path / "s"
+    first = run_cli(
+        "sweep", "--out", str(out), *SWEEP[:2], "--seeds", "0", *SWEEP[4:], cwd=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    (out / "blip__0" / "summary.json").unlink()  # as if it had crashed after its first task
+    (out / "blip__0" / "checkpoints" / "latest.json").write_text("{not json")
+    proc = run_cli("sweep", "--out", str(out), *SWEEP, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "FAILED blip__0: blip-rl train: error:" in proc.stdout
+    errors = {r["run"]: r["error"] for r in rows(out / "runs.csv")}
+    assert errors["blip__0"].startswith("blip-rl train: error:")
+    assert [r for r, e in errors.items() if not e] == ["blip__1", "ft__0", "ft__1"]
+    summary = {r["method"]: r for r in rows(out / "summary.csv")}
+    assert (summary["blip"]["runs"], summary["blip"]["failed"]) == ("1", "1")
+
+
+def test_bad_sweeps_are_refused_in_one_line_before_any_run(tmp_path, swept):
+    _, out, _ = swept
+    cases = [
+        (["--seed", "3"], "--seed is set by the sweep for each run; use --methods, --seeds"),
+        (["--methods", "blip,blip"], "methods must be distinct, got blip,blip"),
+        (["--methods", "bliip"], "unknown method 'bliip' for --methods; choose from:"),
+        (["--games", "pong"], "unknown minatar game 'pong'; choose from: breakout"),
+    ]
+    for args, message in cases:
+        proc = run_cli("sweep", "--out", str(tmp_path / "new"), *SWEEP, *args, cwd=tmp_path)
+        assert_one_line_error(proc, message)
+    assert not list((tmp_path / "new").glob("*__*"))
+    other = run_cli("sweep", "--out", str(out), *SWEEP, "--ent-coef", "0.02", cwd=tmp_path)
+    assert_one_line_error(other, "holds a run with ent_coef 0.01, the sweep's is 0.02")
+    assert json.loads((out / "blip__0" / "config.json").read_text())["ppo"]["ent_coef"] == 0.01
