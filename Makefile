@@ -32,6 +32,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# One headline ratio per script, each measured in one run; the last line of each is the ratio.
 bench: install
-	$(BIN)/python benchmarks/fisher.py
 	$(BIN)/python benchmarks/ppo_overhead.py
+	$(BIN)/python benchmarks/fisher.py
+	$(BIN)/python benchmarks/state_bytes.py
+	$(BIN)/python benchmarks/consolidation.py

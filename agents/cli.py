@@ -15,12 +15,10 @@ from blip_rl.agents.progress import TerminalProgress
 from blip_rl.agents.results import format_summary
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.cli import Command
-from blip_rl.config import config_from_dict, fail, flat_values
+from blip_rl.config import HOW_NOT_WHAT, config_from_dict, fail, flat_values
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, default_run_dir, write_json
 from blip_rl.tracking import Dashboard, experiment_group
-
-CHANGEABLE_ON_RESUME = ("resume", "device", "out", "wandb", "wandb_project", "quiet")
 
 
 def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
@@ -31,7 +29,7 @@ def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
     saved: TrainConfig = config_from_dict(TrainConfig, json.loads(path.read_text()))
     defaults, now, then = flat_values(TrainConfig()), flat_values(given), flat_values(saved)
     for name, value in now.items():
-        if name in CHANGEABLE_ON_RESUME or value == defaults[name] or value == then[name]:
+        if name in HOW_NOT_WHAT or value == defaults[name] or value == then[name]:
             continue
         flag = "--" + name.replace("_", "-")
         raise ValueError(

@@ -11,6 +11,7 @@ from blip_rl.blip import BlipConfig
 from blip_rl.config import nested, option
 from blip_rl.device import DEVICES
 from blip_rl.envs.games import SUITES, Game, get_game
+from blip_rl.envs.make import VEC_ENVS
 from blip_rl.ewc import EwcConfig
 from blip_rl.methods import METHODS
 from blip_rl.tracking import WANDB_MODES
@@ -81,6 +82,12 @@ class TrainConfig:
     seed: int = option(0, "random seed (torch, numpy, environments)")
     n_envs: int = option(16, "parallel environments")
     trunk_width: int = option(1, "multiplier of the width of every trunk layer")
+    vec_env: str = option(
+        "dummy",
+        "how the training envs run: in this process, or one subprocess each (SB3's "
+        "SubprocVecEnv, so a GPU box is not env-bound)",
+        choices=tuple(VEC_ENVS),
+    )
     device: str = option("auto", "torch device", choices=DEVICES)
     out: str | None = option(
         None, "run directory [default: runs/<suite>__<method>__<seed>__<unix time>]"
@@ -181,3 +188,15 @@ class TrainConfig:
     def episode_cap(self) -> int:
         """Agent steps per evaluation episode at most."""
         return self.eval_max_steps or SUITES[self.suite].eval_max_steps
+
+    def resolved(self) -> TrainConfig:
+        """This config with the suite's defaults written out, so two configs of the same
+        experiment (one naming the defaults, one not) are equal."""
+        return replace(
+            self,
+            games=self.game_names,
+            steps_per_task=self.task_steps,
+            eval_interval=self.evaluate_every,
+            eval_max_steps=self.episode_cap,
+            blip=self.blip_config,
+        )

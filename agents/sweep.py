@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from blip_rl.agents.cli import CHANGEABLE_ON_RESUME
 from blip_rl.agents.plots import mean_std, train_figures
 from blip_rl.agents.rundir import fresh_summary, train_config
 from blip_rl.cli import Command, build_parser
 from blip_rl.config import (
+    HOW_NOT_WHAT,
     config_from_args,
     config_from_dict,
     fail,
@@ -100,14 +100,16 @@ def run_argv(cfg: SweepConfig, method: str, seed: int, folder: Path) -> list[str
 
 def run_state(cfg: SweepConfig, folder: Path, config: Any) -> str:
     """``done`` if ``folder`` holds the finished run of ``config``, ``resume`` for its train
-    run stopped midway, else ``todo``; ``ValueError`` if it holds a run of other settings."""
+    run stopped midway, else ``todo``; ``ValueError`` if it holds a run of other settings
+    (defaults written out or not is the same setting)."""
     saved_path = folder / "config.json"
     if not saved_path.exists():
         return "todo"
     saved = json.loads(saved_path.read_text())
-    now, then = flat_values(config), flat_values(config_from_dict(type(config), saved))
+    now = flat_values(config.resolved())
+    then = flat_values(config_from_dict(type(config), saved).resolved())
     for name, value in now.items():
-        if name not in CHANGEABLE_ON_RESUME and then[name] != value:
+        if name not in HOW_NOT_WHAT and then[name] != value:
             raise ValueError(
                 f"{str(folder)!r} holds a run with {name} {then[name]}, the sweep's is {value}; "
                 "choose another --out or remove that folder"

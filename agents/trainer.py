@@ -155,7 +155,7 @@ class ContinualTrainer:
 
     def _new_model(self) -> PPO:
         cfg = self.cfg
-        env = make_env(self.games[0], cfg.n_envs, cfg.seed, train=True)
+        env = make_env(self.games[0], cfg.n_envs, cfg.seed, train=True, vec_env=cfg.vec_env)
         return PPO(
             BlipActorCriticPolicy,
             env,
@@ -213,7 +213,8 @@ class ContinualTrainer:
             "" if fresh else f", resumed at {self.num_timesteps}",
         )
         previous = model.get_env()
-        model.set_env(make_env(game, cfg.n_envs, cfg.seed + self.num_timesteps, train=True))
+        seed = cfg.seed + self.num_timesteps
+        model.set_env(make_env(game, cfg.n_envs, seed, train=True, vec_env=cfg.vec_env))
         if previous is not None:
             previous.close()
         self.strategy.on_task_start(task)  # before set_task: scratch restores a fresh net

@@ -17,22 +17,25 @@ import statistics
 import time
 
 from stable_baselines3 import PPO
+from timing import headline
 
 from blip_rl import Blip, BlipConfig
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.config import PPOConfig
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import FISHER_BATCH, policy_log_likelihood
+from blip_rl.device import DEVICES, resolve_device
 from blip_rl.envs import SUITES, get_game, make_env
+from blip_rl.envs.make import VEC_ENVS
 
 N_ENVS = 16
 
 
-def build(suite: str, blip: bool) -> PPO:
+def build(suite: str, blip: bool, device: str = "cpu", vec_env: str = "dummy") -> PPO:
     """A PPO agent on the suite's first game; BLIP's hooks stay alive with its optimizer."""
     game = get_game(SUITES[suite].games[0], SUITES[suite].platform)
-    env = make_env(game, N_ENVS, seed=0, train=True)
-    kwargs = {**PPOConfig().sb3_kwargs(N_ENVS), "seed": 0, "device": "cpu"}
+    env = make_env(game, N_ENVS, seed=0, train=True, vec_env=vec_env)
+    kwargs = {**PPOConfig().sb3_kwargs(N_ENVS), "seed": 0, "device": resolve_device(device)}
     if not blip:
         policy_kwargs = {
             "features_extractor_class": BlipTrunk,
@@ -57,27 +60,37 @@ def steps_per_second(model: PPO, steps: int) -> float:
     return (model.num_timesteps - before) / (time.perf_counter() - start)
 
 
+def fps_ratio(
+    suite: str, steps: int, repeats: int, device: str, vec_env: str
+) -> tuple[float, float]:
+    """Median env-steps/s of plain SB3 PPO and BLIP PPO on ``suite``, runs alternating."""
+    models = {name: build(suite, name == "blip", device, vec_env) for name in ("plain", "blip")}
+    for model in models.values():  # warm-up: first rollout, allocator, caches
+        model.learn(N_ENVS * PPOConfig().n_steps)
+    fps: dict[str, list[float]] = {"plain": [], "blip": []}
+    for _ in range(repeats):
+        for name, model in models.items():
+            fps[name].append(steps_per_second(model, steps))
+    return statistics.median(fps["plain"]), statistics.median(fps["blip"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=("minatar", "atari6", "both"), default="both")
     parser.add_argument("--steps", type=int, default=None, help="env steps per timed learn()")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", choices=DEVICES, default="cpu")
+    parser.add_argument("--vec-env", choices=tuple(VEC_ENVS), default="dummy")
     args = parser.parse_args()
     suites = ("minatar", "atari6") if args.suite == "both" else (args.suite,)
-    for suite in suites:
+    for suite in suites:  # the paper's Atari trunk last: the headline
         steps = args.steps or (20_000 if suite == "minatar" else 4_000)
-        models = {"plain": build(suite, blip=False), "blip": build(suite, blip=True)}
-        for model in models.values():  # warm-up: first rollout, allocator, caches
-            model.learn(N_ENVS * PPOConfig().n_steps)
-        fps: dict[str, list[float]] = {"plain": [], "blip": []}
-        for _ in range(args.repeats):
-            for name, model in models.items():
-                fps[name].append(steps_per_second(model, steps))
-        plain, blip = statistics.median(fps["plain"]), statistics.median(fps["blip"])
+        plain, blip = fps_ratio(suite, steps, args.repeats, args.device, args.vec_env)
         print(
-            f"{suite:8s} plain SB3 PPO {plain:8.1f} env-steps/s   BLIP PPO {blip:8.1f} "
-            f"env-steps/s   ratio {blip / plain:.3f}   ({args.repeats} x {steps} steps each)"
+            f"{suite}: plain SB3 PPO {plain:.1f} env-steps/s, BLIP PPO {blip:.1f} env-steps/s "
+            f"({args.repeats} x {steps} steps each)"
         )
+        headline(f"BLIP PPO / plain SB3 PPO env-steps/s ({suite})", blip / plain, ">= 0.97")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ def nested(cls: type) -> Any:
     return dataclasses.field(default_factory=cls)
 
 
+HOW_NOT_WHAT = ("out", "resume", "device", "vec_env", "wandb", "wandb_project", "quiet")
+"""Settings of how a run is carried out, not of what it computes: a resumed run may change
+them, and runs differing only in them are the same experiment."""
+
+
 class Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line (no usage dump): ``prog: error: message``."""
 

@@ -17,20 +17,19 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from blip_rl.config import HOW_NOT_WHAT
 from blip_rl.figures import figure_bytes
 from blip_rl.files import atomic_write_bytes
 from blip_rl.heatmap import default_tensor, heatmap_figure, task_panels
 
 WANDB_MODES = ("off", "offline", "online")
 RUN_ID_FILE = "wandb_run_id"
-PER_RUN_FLAGS = ("seed", "seeds", "out", "resume", "device", "wandb", "wandb_project", "quiet")
-"""Settings that do not make a different experiment: left out of the W&B group."""
 
 
 def experiment_group(name: str, config: Mapping[str, Any]) -> str:
     """``<name>__<6 hex digits>``: the same for every run of ``config`` but its seed, device,
     output folder and reporting, so W&B groups seeds and keeps experiments apart."""
-    kept = {k: v for k, v in config.items() if k not in PER_RUN_FLAGS}
+    kept = {k: v for k, v in config.items() if k not in (*HOW_NOT_WHAT, "seed", "seeds")}
     digest = hashlib.sha1(json.dumps(kept, sort_keys=True).encode()).hexdigest()
     return f"{name}__{digest[:6]}"
 

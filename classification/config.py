@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from blip_rl.blip import BlipConfig
 from blip_rl.classification.benchmarks import BENCHMARKS
@@ -64,3 +64,10 @@ class ClassifyConfig:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be distinct, got {','.join(map(str, self.seeds))}")
+
+    def resolved(self) -> ClassifyConfig:
+        """This config with the benchmark's defaults (lr, Fisher prior) written out, so two
+        configs of the same experiment are equal."""
+        bench = BENCHMARKS[self.benchmark]
+        prior = self.blip.fisher_prior or bench.fisher_prior
+        return replace(self, lr=self.lr or bench.lr, blip=replace(self.blip, fisher_prior=prior))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -125,12 +124,9 @@ def run_seed(
     """Build the benchmark's net and ``cfg.method``'s strategy for ``seed``; learn ``tasks``."""
     torch.manual_seed(seed)
     model = build_net(bench.net, tuple(tasks[0].train.x.shape[1:]), cfg.blip.bits).to(device)
-    prior = cfg.blip.fisher_prior or bench.fisher_prior
-    strategy = make_strategy(
-        cfg.method, model, dataclasses.replace(cfg.blip, fisher_prior=prior), cfg.ewc
-    )
-    lr = cfg.lr or bench.lr
-    return learn_sequence(model, strategy, tasks, cfg, lr, seed, device, on_task_end)
+    cfg = cfg.resolved()  # the benchmark's lr and Fisher prior where none was given
+    strategy = make_strategy(cfg.method, model, cfg.blip, cfg.ewc)
+    return learn_sequence(model, strategy, tasks, cfg, cfg.lr, seed, device, on_task_end)
 
 
 def learn_sequence(

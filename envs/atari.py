@@ -7,7 +7,12 @@ import functools
 import ale_py
 import gymnasium as gym
 from stable_baselines3.common.env_util import make_atari_env
-from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecTransposeImage
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    VecEnv,
+    VecFrameStack,
+    VecTransposeImage,
+)
 
 FRAME_SKIP = 4
 FRAME_STACK = 4
@@ -25,7 +30,12 @@ def env_id(rom: str) -> str:
 
 
 def make_atari(
-    rom: str, n_envs: int, seed: int, train: bool, max_episode_steps: int | None = None
+    rom: str,
+    n_envs: int,
+    seed: int,
+    train: bool,
+    max_episode_steps: int | None = None,
+    vec_env_cls: type[VecEnv] = DummyVecEnv,
 ) -> VecEnv:
     """``n_envs`` copies of an Atari game as SB3 expects: uint8 (n_envs, 4, 84, 84) frames.
 
@@ -45,5 +55,6 @@ def make_atari(
         seed=seed,
         wrapper_kwargs={"terminal_on_life_loss": train, "clip_reward": train},
         env_kwargs=env_kwargs,
+        vec_env_cls=vec_env_cls,
     )
     return VecTransposeImage(VecFrameStack(venv, n_stack=FRAME_STACK))

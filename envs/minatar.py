@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import TimeLimit
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 CHANNELS = 10
 """The most channels of any MinAtar game (seaquest)."""
@@ -68,7 +68,12 @@ class MinAtarEnv(gym.Env):
 
 
 def make_minatar(
-    game: str, n_envs: int, seed: int, train: bool, max_episode_steps: int | None = None
+    game: str,
+    n_envs: int,
+    seed: int,
+    train: bool,
+    max_episode_steps: int | None = None,
+    vec_env_cls: type[VecEnv] = DummyVecEnv,
 ) -> VecEnv:
     """``n_envs`` copies of a MinAtar game: uint8 (n_envs, 10, 10, 10) observations.
 
@@ -82,4 +87,4 @@ def make_minatar(
         env = MinAtarEnv(game)
         return env if max_episode_steps is None else TimeLimit(env, max_episode_steps)
 
-    return make_vec_env(build, n_envs=n_envs, seed=seed)
+    return make_vec_env(build, n_envs=n_envs, seed=seed, vec_env_cls=vec_env_cls)

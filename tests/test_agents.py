@@ -232,3 +232,10 @@ def test_a_broken_checkpoint_is_reported_not_trained_over(tmp_path):
     assert_one_line_error(proc, "/checkpoints/task_0' named by")
     assert "is incomplete" in proc.stderr
     assert (out / "summary.json").read_bytes() == summary
+
+
+def test_subprocess_envs_learn_exactly_as_in_process_envs(tmp_path):
+    args = ("--suite", "minatar", "--games", "breakout,space_invaders", "--steps-per-task", "128")
+    summaries = {v: train(tmp_path / v, *args, "--vec-env", v) for v in ("dummy", "subproc")}
+    assert summaries["subproc"]["A_raw"] == summaries["dummy"]["A_raw"]
+    assert eval_rows(tmp_path / "subproc") == eval_rows(tmp_path / "dummy")
