@@ -105,7 +105,10 @@ def run_state(cfg: SweepConfig, folder: Path, config: Any) -> str:
     saved_path = folder / "config.json"
     if not saved_path.exists():
         return "todo"
-    saved = json.loads(saved_path.read_text())
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read {str(saved_path)!r} ({e})") from None
     now = flat_values(config.resolved())
     then = flat_values(config_from_dict(type(config), saved).resolved())
     for name, value in now.items():
@@ -207,9 +210,16 @@ def csv_text(header: list[str], rows: list[list[Any]]) -> bytes:
 
 
 def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) -> str:
-    """Write ``runs.csv`` and ``summary.csv``; returns the table as text."""
+    """Write ``runs.csv`` and ``summary.csv``; returns the table as text. A run whose results
+    do not read is added to ``failed``."""
     out = Path(cfg.out)
-    per_run = {r.name: run_metrics(cfg, r.folder) for r in runs if r.name not in failed}
+    per_run = {}
+    for r in runs:
+        if r.name not in failed:
+            try:
+                per_run[r.name] = run_metrics(cfg, r.folder)
+            except (ValueError, KeyError) as e:  # a finished run whose results do not read
+                failed[r.name] = f"unreadable results: {e}"
     metrics = METRICS if cfg.job == "train" else METRICS[:2]
     atomic_write_bytes(
         out / "runs.csv",
