@@ -274,7 +274,8 @@ def sweep(cfg: SweepConfig, prog: str) -> int:
 
 
 COMMAND = Command(
-    help="run every (method, seed) of a train or classify command as a Ray task, then a table",
+    help="run every (method, seed) of a train or classify command as a Ray task, then a table; "
+    "every other flag goes to each run (see blip-rl train --help, blip-rl classify --help)",
     config=SweepConfig,
     run=sweep,
     forwards=True,
