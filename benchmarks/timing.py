@@ -20,4 +20,4 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
 
 def headline(name: str, value: float, target: str) -> None:
     """The script's last line, ``name: X (target >= Y)``, as `make bench` collects them."""
-    print(f"{name}: {value:.3f} (target {target})")
+    print(f"{name}: {value:.4g} (target {target})")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
-HEADLINE = re.compile(r"^[^:]+: \d+\.\d{3} \(target [<>]= [\d.]+\)$")
+HEADLINE = re.compile(r"^[^:]+: [-+.\deE]+ \(target [<>]= [\d.]+\)$")
 
 
 @pytest.mark.parametrize(
