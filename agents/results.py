@@ -3,15 +3,13 @@ and the A matrix of normalized scores with ACC/BWT (spec s.7)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from blip_rl.capacity import frozen_fraction, one_line
 from blip_rl.envs import Game
-from blip_rl.files import atomic_write_bytes
+from blip_rl.files import write_csv
 from blip_rl.metrics import acc_bwt
 from blip_rl.runs import EVAL_POLICIES
 
@@ -75,17 +73,15 @@ class Progress:
 
 def write_eval_csv(path: Path, rows: list[EvalRow]) -> None:
     """All evaluation rows, rewritten atomically (the file stays small)."""
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(EVAL_COLUMNS)
-    for row in rows:
-        normalized = "" if row.normalized is None else f"{row.normalized:.6f}"
-        writer.writerow(
-            [row.step, row.task, row.game, row.policy]
-            + [f"{row.mean_return:.6g}", f"{row.std_return:.6g}"]
-            + [normalized]
-        )
-    atomic_write_bytes(path, text.getvalue().encode())
+    write_csv(
+        path,
+        EVAL_COLUMNS,
+        (
+            [row.step, row.task, row.game, row.policy, f"{row.mean_return:.6g}",
+             f"{row.std_return:.6g}", None if row.normalized is None else f"{row.normalized:.6f}"]
+            for row in rows
+        ),
+    )  # fmt: skip
 
 
 def normalized_matrix(games: tuple[Game, ...], scores: Scores) -> list[list[float | None]]:

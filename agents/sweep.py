@@ -11,8 +11,6 @@ Ray is imported only here (``pip install 'blip-rl[sweep]'``).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import os
@@ -36,7 +34,7 @@ from blip_rl.config import (
     option,
 )
 from blip_rl.figures import save_figure
-from blip_rl.files import atomic_write_bytes, check_writable_dir
+from blip_rl.files import check_writable_dir, write_csv
 from blip_rl.methods import METHODS
 from blip_rl.runs import RECORDS, open_run
 
@@ -201,14 +199,6 @@ def run_metrics(cfg: SweepConfig, folder: Path) -> dict[str, float | None]:
     return {k: summary[k] for k in METRICS}
 
 
-def csv_text(header: list[str], rows: list[list[Any]]) -> bytes:
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return text.getvalue().encode()
-
-
 def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) -> str:
     """Write ``runs.csv`` and ``summary.csv``; returns the table as text. A run whose results
     do not read is added to ``failed``."""
@@ -221,13 +211,11 @@ def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) 
             except (ValueError, KeyError) as e:  # a finished run whose results do not read
                 failed[r.name] = f"unreadable results: {e}"
     metrics = METRICS if cfg.job == "train" else METRICS[:2]
-    atomic_write_bytes(
+    write_csv(
         out / "runs.csv",
-        csv_text(
-            ["run", "method", "seed", *metrics, "error"],
-            [[r.name, *r.name.split("__"), *(per_run.get(r.name, {}).get(m) for m in metrics),
-              failed.get(r.name, "")] for r in runs],
-        ),
+        ["run", "method", "seed", *metrics, "error"],
+        [[r.name, *r.name.split("__"), *(per_run.get(r.name, {}).get(m) for m in metrics),
+          failed.get(r.name, "")] for r in runs],
     )  # fmt: skip
     unit = "" if cfg.job == "train" else " (%)"
     header = ["method", "runs", "failed"]
@@ -245,7 +233,7 @@ def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) 
             cells.append("-" if mean is None else f"{mean:.3f} ± {std:.3f}")
         rows.append(row)
         lines.append(f"{method:<8} {len(done):>4}  " + "".join(f"{c:>34}" for c in cells))
-    atomic_write_bytes(out / "summary.csv", csv_text(header, rows))
+    write_csv(out / "summary.csv", header, rows)
     return "\n".join(lines)
 
 
