@@ -25,9 +25,7 @@ def summarize(
     cfg: ClassifyConfig, task_names: list[str], results: list[SeedResult], seconds: float
 ) -> dict[str, Any]:
     """results.json: per-seed accuracy matrices (percent) and mean/std of ACC and BWT."""
-    percent = [
-        [[None if a is None else 100 * a for a in row] for row in r.acc_matrix] for r in results
-    ]
+    percent = [r.percent for r in results]
     scores = [acc_bwt(m) for m in percent]
     accs, bwts = [a for a, _ in scores], [b for _, b in scores]
     spread = statistics.pstdev if len(results) > 1 else (lambda _: 0.0)
@@ -112,10 +110,10 @@ class SeedRecorder:
         if self.dashboard is None:
             return
         if result is not None:
-            percent = [[None if a is None else 100 * a for a in row] for row in result.acc_matrix]
-            acc, bwt = acc_bwt(percent)
+            acc, bwt = acc_bwt(result.percent)
             self.dashboard.log(
-                {"A": self.dashboard.table(self.tasks, self.tasks, percent)}, len(self.tasks)
+                {"A": self.dashboard.table(self.tasks, self.tasks, result.percent)},
+                len(self.tasks),
             )
             self.dashboard.summarize({"acc": acc, "bwt": bwt})
         self.dashboard.finish(failed=result is None)

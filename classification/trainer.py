@@ -37,6 +37,11 @@ class SeedResult:
     epochs: list[int]
     reports: list[dict[str, Any]]
 
+    @property
+    def percent(self) -> list[list[float | None]]:
+        """The accuracy matrix in percent (``None`` above the diagonal)."""
+        return [[None if a is None else 100 * a for a in row] for row in self.acc_matrix]
+
 
 def batches(
     split: Split, idx: Tensor, size: int, device: torch.device
