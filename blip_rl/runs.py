@@ -13,6 +13,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -138,9 +139,10 @@ class RunFolder:
             )
         return read_bits(self.path, self.tasks_done, None if self.kind == "train" else seed)
 
-    def eval_points(self, policy: str) -> list[EvalPoint]:
-        """A train run's evaluations with ``policy`` actions, in file order; a point evaluated
-        twice (a resumed run) keeps its last row."""
+    @cached_property
+    def evaluations(self) -> list[EvalPoint]:
+        """A train run's ``eval.csv``, read once, in file order; a point evaluated twice (a
+        resumed run) keeps its last row."""
         path = self.path / "eval.csv"
         try:
             with path.open(newline="") as f:
@@ -153,11 +155,14 @@ class RunFolder:
                         float(row["mean_return"]),
                     )
                     for row in csv.DictReader(f)
-                    if row["policy"] == policy
                 ]
         except (OSError, KeyError, TypeError, ValueError) as e:
             raise ValueError(f"cannot read {str(path)!r} ({e})") from None
-        return list({(p.step, p.task): p for p in rows}.values())
+        return list({(p.step, p.task, p.policy): p for p in rows}.values())
+
+    def eval_points(self, policy: str) -> list[EvalPoint]:
+        """The run's evaluations with ``policy`` actions (see :attr:`evaluations`)."""
+        return [p for p in self.evaluations if p.policy == policy]
 
 
 def open_run(folder: Path) -> RunFolder:
