@@ -1,30 +1,49 @@
-"""Checkpoints of a continual RL run: ``checkpoints/<name>/{model.zip,state.pt}`` and
-``checkpoints/latest.json`` naming the newest.
+"""Checkpoints of a continual RL run: ``checkpoints/<name>/{state.pt,meta.json,SHA256SUMS}``.
 
-``model.zip`` is SB3's own save (policy with its BLIP buffers, optimizer, step counters);
-``state.pt`` holds what SB3 does not: the run's :class:`Progress`, the strategy's own state
-(EWC) and the RNG states. A checkpoint is written into a temporary folder and renamed, and
-``latest.json`` is replaced atomically after it, so a crash leaves the previous one usable.
+``state.pt`` holds all a run needs to continue exactly where it was: the policy's and its
+optimizer's state dicts (BLIP buffers included), SB3's step counters, the run's progress, the
+strategy's own state (EWC), the transitions kept for the task's Fisher and the RNG states.
+It holds tensors and plain containers only and is read with ``torch.load(weights_only=True)``,
+so a crafted file cannot run code; the trainer rebuilds the model from the run's config and
+loads the state dicts into it (SB3's ``PPO.load`` would unpickle objects from a zip).
+
+``meta.json`` gives the checkpoint's env step and task, to order checkpoints without loading
+them; ``SHA256SUMS`` (the format of ``sha256sum -c``) the checksum of both. A checkpoint is
+written into a temporary folder and renamed into place. Resuming takes the newest checkpoint
+whose files match their checksums and load; each broken one is reported and skipped.
+Task-end checkpoints (``task_<k>``) are kept, and the newest :data:`KEEP_MID_TASK` mid-task
+ones (``step_<n>``), so a broken newest one always has a predecessor.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import logging
 import os
+import pickle
 import random
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3 import PPO
 
-from blip_rl.agents.results import Progress
-from blip_rl.files import write_json
+from blip_rl.files import atomic_write_bytes
 
-LATEST = "latest.json"
+log = logging.getLogger(__name__)
+
+STATE, META, SUMS = "state.pt", "meta.json", "SHA256SUMS"
+KEEP_MID_TASK = 2
+"""Mid-task checkpoints kept: the newest and its predecessor, the fallback if it is broken."""
+
+
+class CheckpointError(ValueError):
+    """No checkpoint of a run can be used; the message names each one and what is wrong."""
 
 
 def rng_state() -> dict[str, Any]:
@@ -46,54 +65,106 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss_next))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Checkpoint:
-    """A loaded checkpoint."""
+    """A loaded checkpoint: its folder, env step and ``state`` (what was saved)."""
 
-    model: PPO
-    progress: Progress
-    strategy_state: dict[str, Any]
+    path: Path
+    step: int
+    state: dict[str, Any]
 
 
-def save_checkpoint(
-    folder: Path, name: str, model: PPO, progress: Progress, strategy_state: dict[str, Any]
-) -> Path:
-    """Write checkpoint ``name`` and point ``latest.json`` at it; earlier mid-task checkpoints
-    (``step_*``) are then removed, task-end ones (``task_*``) kept."""
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def save_checkpoint(folder: Path, name: str, step: int, task: int, state: dict[str, Any]) -> Path:
+    """Write ``state`` as checkpoint ``folder/name`` at env ``step`` during ``task``; then
+    remove mid-task checkpoints but the newest :data:`KEEP_MID_TASK`."""
+    files = {STATE: _tensor_bytes(state), META: _json_bytes({"step": step, "task": task})}
+    files[SUMS] = "".join(f"{sha256(data)}  {file}\n" for file, data in files.items()).encode()
     folder.mkdir(parents=True, exist_ok=True)
-    final = folder / name
-    tmp = folder / f".{name}.tmp"
+    final, tmp = folder / name, folder / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    model.save(tmp / "model.zip")
-    torch.save(
-        {"progress": progress.to_dict(), "strategy": strategy_state, "rng": rng_state()},
-        tmp / "state.pt",
-    )
-    if final.exists():
+    for file, data in files.items():
+        atomic_write_bytes(tmp / file, data)
+    if final.exists():  # the same step done again after a fallback; replace it
         shutil.rmtree(final)
     os.replace(tmp, final)
-    write_json(folder / LATEST, {"checkpoint": name, "step": model.num_timesteps})
-    for old in folder.glob("step_*"):
-        if old.name != name:
-            shutil.rmtree(old)
+    mid_task = sorted(_steps(folder, "step_"), reverse=True)
+    for _, old in mid_task[KEEP_MID_TASK:]:
+        shutil.rmtree(old)
     return final
 
 
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The folder ``latest.json`` names, or ``None`` if there is no checkpoint yet."""
-    pointer = folder / LATEST
-    if not pointer.exists():
+def latest_checkpoint(folder: Path) -> Checkpoint | None:
+    """The newest intact checkpoint in ``folder``; ``None`` if there is none at all.
+
+    A checkpoint whose files are missing, do not match ``SHA256SUMS`` or do not load safely is
+    skipped, with a warning naming it and what is wrong. Raises :class:`CheckpointError` if
+    every one is broken.
+    """
+    found = sorted(_steps(folder, ""), key=lambda s: (s[0], s[1].name.startswith("task_")))
+    if not found:
         return None
-    path = folder / json.loads(pointer.read_text())["checkpoint"]
-    if not (path / "model.zip").exists() or not (path / "state.pt").exists():
-        raise ValueError(f"checkpoint {str(path)!r} named by {str(pointer)!r} is incomplete")
-    return path
+    broken = []
+    for _, path in reversed(found):
+        try:
+            checkpoint = read_checkpoint(path)
+        except CheckpointError as e:
+            broken.append(f"{path.name}: {e}")
+            continue
+        if broken:
+            log.warning("skipped broken checkpoint(s) (%s); using %s", "; ".join(broken), path.name)
+        return checkpoint
+    raise CheckpointError(f"no intact checkpoint in {str(folder)!r}: {'; '.join(broken)}")
 
 
-def load_checkpoint(path: Path, device: torch.device) -> Checkpoint:
-    """Model, progress and strategy state of checkpoint ``path``; restores the RNG states."""
-    state = torch.load(path / "state.pt", weights_only=True)
-    model = PPO.load(path / "model.zip", device=device)
-    set_rng_state(state["rng"])
-    return Checkpoint(model, Progress.from_dict(state["progress"]), state["strategy"])
+def _steps(folder: Path, prefix: str) -> list[tuple[int, Path]]:
+    """(env step, folder) of the checkpoints in ``folder`` named ``prefix*``; the step is read
+    from ``meta.json`` (-1 if unreadable, so a broken checkpoint sorts oldest)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.glob(f"{prefix}*"):
+        if path.is_dir() and not path.name.startswith("."):
+            try:
+                step = int(json.loads((path / META).read_text())["step"])
+            except (OSError, ValueError, KeyError, TypeError):
+                step = -1
+            found.append((step, path))
+    return found
+
+
+def read_checkpoint(path: Path) -> Checkpoint:
+    """Checkpoint ``path``, its files checked; :class:`CheckpointError` if it is broken."""
+    try:
+        sums = dict(
+            reversed(line.split(None, 1)) for line in (path / SUMS).read_text().splitlines()
+        )
+        data = {file: (path / file).read_bytes() for file in (STATE, META)}
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"missing or unreadable files: {e}") from None
+    for file, content in data.items():
+        if sums.get(file) != sha256(content):
+            raise CheckpointError(f"{file} does not match its checksum in {SUMS}")
+    try:
+        state = torch.load(io.BytesIO(data[STATE]), weights_only=True, map_location="cpu")
+        step = int(json.loads(data[META])["step"])
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{STATE} is not a safe tensor file ({first})") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{META} does not give the step ({e})") from None
+    return Checkpoint(path, step, state)
+
+
+def _tensor_bytes(state: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj) + "\n").encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from blip_rl.cli import Command
 from blip_rl.config import HOW_NOT_WHAT, config_from_dict, fail, flat_values
 from blip_rl.device import resolve_device
 from blip_rl.files import check_writable_dir, default_run_dir, write_json
+from blip_rl.interrupt import DeferredInterrupt, Interrupted
+from blip_rl.numerics import NumericalFault
 from blip_rl.tracking import Dashboard, experiment_group
 
 
@@ -62,6 +65,12 @@ def observers_for(cfg: TrainConfig, out: Path, sequence: str) -> list[RunObserve
 
 
 def run(cfg: TrainConfig, prog: str) -> int:
+    """Train; exit 0, 1 on a numerical fault, 2 on bad input, 128 + signal when stopped."""
+    with DeferredInterrupt() as stop:
+        return _run(cfg, prog, stop)
+
+
+def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
     observers: list[RunObserver] = []
     try:
         device = resolve_device(cfg.device)
@@ -80,14 +89,27 @@ def run(cfg: TrainConfig, prog: str) -> int:
         if cfg.quiet:
             logging.getLogger().setLevel(logging.WARNING)
         observers = observers_for(cfg, out, sequence)
-        trainer = ContinualTrainer(cfg, out, device, cfg.resume, observers)  # a bad checkpoint?
-    except ValueError as e:
+        trainer = ContinualTrainer(cfg, out, device, cfg.resume, observers, stop)
+    except ValueError as e:  # includes CheckpointError: no usable checkpoint to resume from
         close(observers)
         fail(prog, str(e))
     if not cfg.resume:
         write_json(out / "config.json", asdict(cfg))
+    resume = f"resume with: blip-rl train --out {out} --resume"
     try:
         summary = trainer.run()
+    except Interrupted as e:
+        close(observers, failed=True)
+        sys.stderr.write(f"{prog}: {e}; {resume}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        close(observers, failed=True)
+        latest = trainer.last_checkpoint or "none yet"
+        sys.stderr.write(f"{prog}: stopped at once; newest checkpoint: {latest}; {resume}\n")
+        return stop.exit_code
+    except NumericalFault as e:
+        close(observers, failed=True)
+        fail(prog, str(e), status=1)
     except BaseException:
         close(observers, failed=True)
         raise

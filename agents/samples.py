@@ -27,6 +27,19 @@ class RecentTransitions:
     def __len__(self) -> int:
         return sum(len(actions) for _, actions in self._chunks)
 
+    def clear(self) -> None:
+        self._chunks.clear()
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """The kept transitions as tensors (for a checkpoint): obs (n, ...), actions (n,)."""
+        obs, actions = self._arrays()
+        return {"obs": torch.from_numpy(obs), "actions": torch.from_numpy(actions)}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        self.clear()
+        if len(state["actions"]):
+            self.add(state["obs"].numpy(), state["actions"].numpy())
+
     def add(self, obs: np.ndarray, actions: np.ndarray) -> None:
         """obs (n, *obs_shape), actions (n,) or (n, 1): append, dropping the oldest surplus."""
         actions = actions.reshape(len(obs)).astype(np.int64)
@@ -49,10 +62,17 @@ class RecentTransitions:
             self.add(obs, actions)
             obs, *_ = env.step(actions)
 
-    def batches(self, batch_size: int, device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
-        """The newest ``capacity`` transitions as (obs (B, ...), actions int64 (B,)) batches."""
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The newest ``capacity`` transitions: obs (n, ...), actions int64 (n,)."""
+        if not self._chunks:
+            return np.zeros((0,), self.obs_dtype), np.zeros((0,), np.int64)
         obs = np.concatenate([o for o, _ in self._chunks])[-self.capacity :]
         actions = np.concatenate([a for _, a in self._chunks])[-self.capacity :]
+        return obs, actions
+
+    def batches(self, batch_size: int, device: torch.device) -> Iterator[tuple[Tensor, Tensor]]:
+        """The newest ``capacity`` transitions as (obs (B, ...), actions int64 (B,)) batches."""
+        obs, actions = self._arrays()
         for i in range(0, len(actions), batch_size):
             yield (
                 torch.as_tensor(obs[i : i + batch_size], device=device),

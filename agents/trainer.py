@@ -21,7 +21,14 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
 
-from blip_rl.agents.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from blip_rl.agents.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    latest_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.evaluation import evaluate_task
 from blip_rl.agents.observers import RunObserver
@@ -39,7 +46,9 @@ from blip_rl.agents.scratch import load_scratch
 from blip_rl.envs import make_env
 from blip_rl.files import write_json
 from blip_rl.fisher import sampled_log_prob
+from blip_rl.interrupt import DeferredInterrupt, Interrupted
 from blip_rl.methods import make_strategy
+from blip_rl.numerics import NumericalFault, guard_gradients
 from blip_rl.runs import RunFolder, bits_file, write_bits
 from blip_rl.strategy import Strategy
 
@@ -52,16 +61,18 @@ FISHER_BATCH = 256
 class TaskLinearSchedule:
     """Learning rate decaying linearly from ``initial`` at global step ``start`` to 0 at ``end``.
 
-    SB3 calls a schedule with ``progress_remaining = 1 - num_timesteps / end`` when
-    ``learn(end - num_timesteps, reset_num_timesteps=False)`` runs, so the global step is
-    ``(1 - progress_remaining) * end``.
+    SB3 calls a schedule with ``progress_remaining = 1 - num_timesteps / until`` when
+    ``learn(until - num_timesteps, reset_num_timesteps=False)`` runs, so the global step is
+    ``(1 - progress_remaining) * until``; ``until`` is where this ``learn`` call stops
+    (``end``, or a checkpoint before it).
     """
 
-    def __init__(self, initial: float, start: int, end: int) -> None:
+    def __init__(self, initial: float, start: int, end: int, until: int | None = None) -> None:
         self.initial, self.start, self.end = initial, start, end
+        self.until = end if until is None else until
 
     def __call__(self, progress_remaining: float) -> float:
-        step = (1.0 - progress_remaining) * self.end
+        step = (1.0 - progress_remaining) * self.until
         left = (self.end - step) / (self.end - self.start)
         return self.initial * min(1.0, max(0.0, left))
 
@@ -84,19 +95,18 @@ FISHER_LOG_LIKELIHOODS = {"rollout": policy_log_likelihood, "resampled": resampl
 
 
 class TaskCallback(BaseCallback):
-    """Between PPO updates: evaluate and checkpoint when due; after each rollout: keep its
+    """Between PPO updates: evaluate when due, stop if asked; after each rollout: keep its
     transitions for the end-of-task Fisher."""
 
-    def __init__(self, trainer: ContinualTrainer, samples: RecentTransitions) -> None:
+    def __init__(self, trainer: ContinualTrainer) -> None:
         super().__init__()
         self.trainer = trainer
-        self.samples = samples
 
     def _on_rollout_start(self) -> None:
         self.trainer.between_updates()
 
     def _on_rollout_end(self) -> None:
-        self.samples.add_rollout(self.model.rollout_buffer)
+        self.trainer.samples.add_rollout(self.model.rollout_buffer)
 
     def _on_step(self) -> bool:
         for observer in self.trainer.observers:
@@ -108,8 +118,13 @@ class ContinualTrainer:
     """Learns ``cfg``'s games in order with PPO and ``cfg.method``; writes the run in ``out``.
 
     Run folder: ``config.json``, ``eval.csv``, ``bits/task_<k>.npz``, ``summary.json`` and
-    ``checkpoints/``. With ``resume`` it continues from ``checkpoints/latest.json``.
-    ``observers`` are told of its progress (see :class:`RunObserver`).
+    ``checkpoints/``. With ``resume`` it continues from the newest intact checkpoint.
+    ``observers`` are told of its progress (see :class:`RunObserver`); with ``stop``, a signal
+    ends the run at the next safe point with a checkpoint (:class:`Interrupted`).
+
+    A task is learned in stretches between mid-task checkpoints, each on envs freshly made with
+    seed ``seed + env step``: a run resumed from a checkpoint is the run that went on from it,
+    bit for bit on CPU.
     """
 
     def __init__(
@@ -119,32 +134,28 @@ class ContinualTrainer:
         device: torch.device,
         resume: bool,
         observers: Sequence[RunObserver] = (),
+        stop: DeferredInterrupt | None = None,
     ) -> None:
         self.cfg = cfg
         self.observers = observers
+        self.stop = stop
         self.out = out
         self.device = device
         self.games = cfg.sequence
         self.checkpoints = out / "checkpoints"
         self.scratch = load_scratch(cfg.scratch, cfg) if cfg.scratch else None
-        found = latest_checkpoint(self.checkpoints) if resume else None
-        if found is None:
-            self.model = self._new_model()
-            self.progress = Progress()
-            strategy_state: dict[str, Any] = {}
-        else:
-            loaded = load_checkpoint(found, device)
-            self.model, self.progress, strategy_state = (
-                loaded.model,
-                loaded.progress,
-                loaded.strategy_state,
-            )
-            log.info("resuming %s at step %d, task %d", found, self.num_timesteps, self.task)
+        self.model = self._new_model()
         self.strategy: Strategy = make_strategy(
             cfg.method, self.model.policy, cfg.blip_config, cfg.ewc
         )
-        if strategy_state:
-            self.strategy.load_state_dict(strategy_state)
+        self.samples = RecentTransitions(cfg.fisher_samples, self.model.observation_space.dtype)
+        self.progress = Progress()
+        self.last_checkpoint: Path | None = None
+        self.saved_at = -1  # env step of the newest checkpoint written or loaded
+        found = latest_checkpoint(self.checkpoints) if resume else None
+        if found is not None:
+            self._restore(found)
+            log.info("resuming %s at step %d, task %d", found.path, self.num_timesteps, self.task)
         writers = [w for w in (o.sb3_writer() for o in observers) if w is not None]
         if writers:
             self.model.set_logger(Logger(folder=None, output_formats=writers))
@@ -152,6 +163,38 @@ class ContinualTrainer:
         self.next_eval = self._next(cfg.evaluate_every)
         self.next_checkpoint = self._next(cfg.checkpoint_interval)
         self._clock = time.perf_counter()
+
+    def _state(self) -> dict[str, Any]:
+        """All the run needs to go on exactly from here: tensors and plain containers."""
+        return {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.policy.optimizer.state_dict(),
+            "num_timesteps": self.num_timesteps,
+            "n_updates": self.model._n_updates,
+            "progress": self.progress.to_dict(),
+            "strategy": self.strategy.state_dict(),
+            "samples": self.samples.state_dict(),
+            "rng": rng_state(),
+        }
+
+    def _restore(self, found: Checkpoint) -> None:
+        """Load :meth:`_state` from ``found`` into the freshly built model and strategy."""
+        state = found.state
+        try:
+            self.policy.load_state_dict(state["policy"])
+            self.policy.optimizer.load_state_dict(state["optimizer"])
+            self.model.num_timesteps = int(state["num_timesteps"])
+            self.model._n_updates = int(state["n_updates"])
+            self.progress = Progress.from_dict(state["progress"])
+            self.strategy.load_state_dict(state["strategy"])
+            self.samples.load_state_dict(state["samples"])
+            set_rng_state(state["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+            raise CheckpointError(
+                f"checkpoint {str(found.path)!r} does not fit this run ({first})"
+            ) from None
+        self.last_checkpoint, self.saved_at = found.path, self.num_timesteps
 
     def _new_model(self) -> PPO:
         cfg = self.cfg
@@ -186,9 +229,22 @@ class ContinualTrainer:
         return (self.num_timesteps // interval + 1) * interval
 
     def run(self) -> dict[str, Any]:
-        """Learn every remaining task; returns the summary (also in ``summary.json``)."""
-        while self.task < len(self.games):
-            self._learn_task()
+        """Learn every remaining task; returns the summary (also in ``summary.json``).
+
+        Raises:
+            NumericalFault: a NaN or inf loss or Fisher; the message names the task and step.
+                Nothing was updated with it, and the newest checkpoint is from before.
+            Interrupted: a signal stopped the run (see ``stop``), after a checkpoint.
+        """
+        try:
+            while self.task < len(self.games):
+                self._learn_task()
+        except NumericalFault as e:
+            kept = self.last_checkpoint or "none yet"
+            raise NumericalFault(
+                f"task {self.task} ({self.games[self.task].name}) at env step "
+                f"{self.num_timesteps}: {e}; the newest checkpoint ({kept}) is from before it"
+            ) from None
         if self.model.get_env() is not None:
             self.model.get_env().close()
         return self._write_summary()  # again: with the current score table
@@ -200,7 +256,7 @@ class ContinualTrainer:
         return summary
 
     def _learn_task(self) -> None:
-        cfg, task, model = self.cfg, self.task, self.model
+        cfg, task = self.cfg, self.task
         game = self.games[task]
         start, end = self.progress.task_start, self.progress.task_start + cfg.task_steps
         fresh = self.num_timesteps == start
@@ -212,34 +268,48 @@ class ContinualTrainer:
             end,
             "" if fresh else f", resumed at {self.num_timesteps}",
         )
-        previous = model.get_env()
-        seed = cfg.seed + self.num_timesteps
-        model.set_env(make_env(game, cfg.n_envs, seed, train=True, vec_env=cfg.vec_env))
-        if previous is not None:
-            previous.close()
         self.strategy.on_task_start(task)  # before set_task: scratch restores a fresh net
         self.policy.set_task(task)
         for observer in self.observers:
             observer.on_task_start(task, game.name, start, self.num_timesteps)
-        model.learning_rate = TaskLinearSchedule(cfg.ppo.learning_rate, start, end)
-        model._setup_lr_schedule()
         if fresh:
             self.policy.reset_optimizer(cfg.ppo.learning_rate)
+            self.samples.clear()
         # EWC's penalty is added in a step pre-hook, after SB3 has clipped the gradient norm:
-        # the penalty term itself is not norm-clipped.
-        handles = self.strategy.attach(self.policy.optimizer)
-        samples = RecentTransitions(cfg.fisher_samples, model.observation_space.dtype)
-        model.learn(
-            end - self.num_timesteps,
-            callback=TaskCallback(self, samples),
-            reset_num_timesteps=False,
-        )
-        for handle in handles:
-            handle.remove()
-        self._end_task(samples)
+        # the penalty term itself is not norm-clipped. The guard runs after it.
+        handles = [*self.strategy.attach(self.policy.optimizer)]
+        handles.append(guard_gradients(self.policy.optimizer))
+        try:
+            while self.num_timesteps < end:
+                self._learn_until(min(self.next_checkpoint, end), start, end)
+                if self.num_timesteps < end:
+                    self._evaluate_if_due()
+                    self._checkpoint(f"step_{self.num_timesteps}")
+                    self._stop_if_asked()
+        finally:
+            for handle in handles:
+                handle.remove()
+        self._end_task()
 
-    def _end_task(self, samples: RecentTransitions) -> None:
-        task, progress = self.task, self.progress
+    def _learn_until(self, until: int, start: int, end: int) -> None:
+        """PPO on the current task from here to env step ``until`` (rounded up to whole
+        rollouts), on envs made afresh with seed ``seed + env step``."""
+        cfg, model = self.cfg, self.model
+        previous = model.get_env()
+        seed = cfg.seed + self.num_timesteps
+        model.set_env(
+            make_env(self.games[self.task], cfg.n_envs, seed, train=True, vec_env=cfg.vec_env)
+        )
+        if previous is not None:
+            previous.close()
+        model.learning_rate = TaskLinearSchedule(cfg.ppo.learning_rate, start, end, until)
+        model._setup_lr_schedule()
+        model.learn(
+            until - self.num_timesteps, callback=TaskCallback(self), reset_num_timesteps=False
+        )
+
+    def _end_task(self) -> None:
+        task, progress, samples = self.task, self.progress, self.samples
         if len(samples) < self.cfg.fisher_samples:
             samples.top_up(self.model)
         report = self.strategy.on_task_end(
@@ -247,6 +317,7 @@ class ContinualTrainer:
             samples.batches(FISHER_BATCH, self.device),
             FISHER_LOG_LIKELIHOODS[self.cfg.fisher_actions],
         )
+        samples.clear()  # the next task collects its own; keeps task checkpoints small
         rows = self._evaluate()
         for policy, scores in progress.scores.items():
             returns: list[float | None] = [None] * (task + 1)
@@ -266,13 +337,29 @@ class ContinualTrainer:
             run = RunFolder(self.out, "train", asdict(self.cfg), summary)
             for observer in self.observers:
                 observer.on_task_end(run)
+        self._stop_if_asked()
 
     def between_updates(self) -> None:
-        """Called before each rollout (so after each PPO update): evaluate, checkpoint if due."""
+        """Called before each rollout (so after each PPO update): evaluate if due; stop (with
+        a checkpoint) if a signal asked to."""
+        self._evaluate_if_due()
+        self._stop_if_asked()
+
+    def _evaluate_if_due(self) -> None:
         if self.num_timesteps >= self.next_eval:
             self._evaluate()
-        if self.num_timesteps >= self.next_checkpoint:
+
+    def _stop_if_asked(self) -> None:
+        """After a signal (``stop``): checkpoint here unless one was just written, then raise
+        :class:`Interrupted`."""
+        if self.stop is None or not self.stop.requested:
+            return
+        if self.saved_at != self.num_timesteps:
             self._checkpoint(f"step_{self.num_timesteps}")
+        raise Interrupted(
+            f"stopped at env step {self.num_timesteps} with checkpoint {self.last_checkpoint}",
+            self.stop.exit_code,
+        )
 
     def _evaluate(self) -> list[EvalRow]:
         """Evaluate every task the model carries (all seen so far, or only the current one for
@@ -308,7 +395,8 @@ class ContinualTrainer:
         now = time.perf_counter()
         self.progress.wall_time_s += now - self._clock
         self._clock = now
-        save_checkpoint(
-            self.checkpoints, name, self.model, self.progress, self.strategy.state_dict()
+        self.last_checkpoint = save_checkpoint(
+            self.checkpoints, name, self.num_timesteps, self.task, self._state()
         )
+        self.saved_at = self.num_timesteps
         self.next_checkpoint = self._next(self.cfg.checkpoint_interval)

@@ -190,7 +190,7 @@ def flat_values(config: Any) -> dict[str, Any]:
     return values
 
 
-def fail(prog: str, message: str) -> NoReturn:
-    """Print a one-line error and exit with status 2 (bad input)."""
+def fail(prog: str, message: str, status: int = 2) -> NoReturn:
+    """Print a one-line error and exit with ``status`` (2: bad input)."""
     sys.stderr.write(f"{prog}: error: {message}\n")
-    raise SystemExit(2)
+    raise SystemExit(status)

@@ -63,8 +63,6 @@ class Ewc(Strategy):
     ) -> dict[str, Any]:
         new, _ = fisher_diagonal(self.model, batches, log_likelihood, self.layers)
         fresh = [new[layer][name] for layer in self.layers for name, _, _ in layer.blip_tensors()]
-        if not all(torch.isfinite(f_t).all() for f_t in fresh):
-            raise FloatingPointError("non-finite Fisher information; EWC state unchanged")
         for param, fisher, anchor, f_t in zip(self.params, self.fisher, self.anchor, fresh):
             fisher.mul_(self.config.ewc_gamma).add_(f_t)
             anchor.copy_(param)

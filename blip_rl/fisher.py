@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from blip_rl.layers import BlipConv2d, BlipLayer, BlipLinear
+from blip_rl.numerics import NumericalFault, count_non_finite
 
 LogLikelihood = Callable[[nn.Module, Any], Tensor]
 """``log_likelihood(model, batch) -> (B,)`` per-sample log p(y|x) for labels the caller sampled."""
@@ -108,6 +109,9 @@ def fisher_diagonal(
 
     Returns:
         ``(fisher, n_samples)``: per layer and parameter name, the mean squared gradient.
+
+    Raises:
+        NumericalFault: if any Fisher entry is NaN or inf (callers change nothing then).
     """
     sums: FisherDict = {
         layer: {name: torch.zeros_like(p) for name, p, _ in layer.blip_tensors()}
@@ -153,9 +157,16 @@ def fisher_diagonal(
         model.train(was_training)
     if n_samples == 0:
         raise ValueError("no samples to compute the Fisher information from")
-    for per_layer in sums.values():
-        for value in per_layer.values():
+    names = {module: name for name, module in model.named_modules()}
+    for layer, per_layer in sums.items():
+        for pname, value in per_layer.items():
             value /= n_samples
+            bad = count_non_finite([value])
+            if bad:
+                raise NumericalFault(
+                    f"the Fisher information of {names[layer]}.{pname} has {bad} NaN or inf "
+                    "entries; nothing was consolidated"
+                )
     return sums, n_samples
 
 

@@ -12,7 +12,7 @@ from stable_baselines3 import PPO
 
 from blip_rl import blip_layers
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
-from blip_rl.agents.checkpoint import load_checkpoint
+from blip_rl.agents.checkpoint import read_checkpoint
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import ContinualTrainer, TaskLinearSchedule
 from blip_rl.cli import main
@@ -29,6 +29,16 @@ TINY = [
 def train(out, *args):
     assert main(["train", "--out", str(out), "--device", "cpu", *TINY, *args]) == 0
     return json.loads((out / "summary.json").read_text())
+
+
+def policy_at(out, checkpoint, game="breakout", n_tasks=2):
+    """The MinAtar policy saved in ``out``'s checkpoint ``checkpoint``."""
+    env = make_env(get_game(game, "minatar"), 2, seed=0, train=True)
+    model = PPO(BlipActorCriticPolicy, env, n_steps=32, batch_size=32,
+                policy_kwargs={"n_tasks": n_tasks}, device="cpu")  # fmt: skip
+    state = read_checkpoint(out / "checkpoints" / checkpoint).state
+    model.policy.load_state_dict(state["policy"])
+    return model.policy
 
 
 def eval_rows(out):
@@ -76,9 +86,7 @@ def test_blip_keeps_frozen_trunk_in_its_intervals_and_old_heads_fixed(tmp_path):
     out = tmp_path / "run"
     train(out, "--suite", "minatar", "--games", "breakout,freeway", "--steps-per-task", "256",
           "--n-epochs", "4", "--learning-rate", "0.01")  # fmt: skip
-    cpu = torch.device("cpu")
-    after_0 = load_checkpoint(out / "checkpoints" / "task_0", cpu).model.policy
-    after_1 = load_checkpoint(out / "checkpoints" / "task_1", cpu).model.policy
+    after_0, after_1 = policy_at(out, "task_0"), policy_at(out, "task_1")
     ckpt_1 = {name: dict(layer.named_parameters()) for name, layer in blip_layers(after_1)}
     moved = False
     for name, layer in blip_layers(after_0):
@@ -101,17 +109,17 @@ def test_a_crashed_run_resumes_at_its_last_checkpoint_without_retraining(tmp_pat
             "--checkpoint-interval", "64", "--method", "ewc"]  # fmt: skip
     end_task = ContinualTrainer._end_task
 
-    def crash_in_task_1(self, samples):
+    def crash_in_task_1(self):
         if self.task == 1:
-            raise KeyboardInterrupt  # killed during the last update of task 1
-        end_task(self, samples)
+            raise RuntimeError("crashed")  # during the last update of task 1
+        end_task(self)
 
     monkeypatch.setattr(ContinualTrainer, "_end_task", crash_in_task_1)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(RuntimeError, match="crashed"):
         train(out, *args)
     monkeypatch.undo()
-    latest = json.loads((out / "checkpoints" / "latest.json").read_text())
-    assert latest == {"checkpoint": "step_320", "step": 320}
+    kept = {p.name for p in (out / "checkpoints").iterdir()}
+    assert kept == {"task_0", "step_256", "step_320"}  # the newest two mid-task ones
     bits_0 = (out / "bits" / "task_0.npz").read_bytes()
     ewc_0 = torch.load(out / "checkpoints" / "step_320" / "state.pt")["strategy"]
     rows_before = [r for r in eval_rows(out) if int(r["step"]) <= 320]
@@ -125,7 +133,7 @@ def test_a_crashed_run_resumes_at_its_last_checkpoint_without_retraining(tmp_pat
     assert eval_rows(out)[: len(rows_before)] == rows_before
     steps = [int(r["step"]) for r in eval_rows(out)]
     assert steps == sorted(steps)
-    assert not list((out / "checkpoints").glob("step_*"))
+    assert {p.name for p in (out / "checkpoints").iterdir()} == kept | {"task_1"}
     assert ewc_0["tasks_seen"] == 1  # EWC's own state travelled with the checkpoint
     resumed = torch.load(out / "checkpoints" / "task_1" / "state.pt")["strategy"]
     assert resumed["tasks_seen"] == 2
@@ -134,10 +142,10 @@ def test_a_crashed_run_resumes_at_its_last_checkpoint_without_retraining(tmp_pat
 def test_resuming_a_finished_run_changes_nothing(tmp_path):
     out = tmp_path / "run"
     train(out, "--suite", "minatar", "--games", "breakout", "--steps-per-task", "64")
-    before = (out / "checkpoints" / "task_0" / "model.zip").read_bytes()
+    before = (out / "checkpoints" / "task_0" / "state.pt").read_bytes()
     proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path)
     assert proc.returncode == 0 and "task 0" not in proc.stderr
-    assert (out / "checkpoints" / "task_0" / "model.zip").read_bytes() == before
+    assert (out / "checkpoints" / "task_0" / "state.pt").read_bytes() == before
 
 
 def test_policy_works_alone_in_sb3_ppo_and_survives_save_load(tmp_path):
@@ -226,11 +234,11 @@ def test_an_existing_run_is_never_overwritten_or_resumed_with_other_settings(tmp
 def test_a_broken_checkpoint_is_reported_not_trained_over(tmp_path):
     out = tmp_path / "run"
     train(out, "--suite", "minatar", "--games", "breakout", "--steps-per-task", "64")
-    (out / "checkpoints" / "task_0" / "model.zip").unlink()
+    (out / "checkpoints" / "task_0" / "state.pt").unlink()
     summary = (out / "summary.json").read_bytes()
     proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path)
-    assert_one_line_error(proc, "/checkpoints/task_0' named by")
-    assert "is incomplete" in proc.stderr
+    assert_one_line_error(proc, "/checkpoints': task_0: missing or unreadable files")
+    assert "no intact checkpoint in" in proc.stderr
     assert (out / "summary.json").read_bytes() == summary
 
 

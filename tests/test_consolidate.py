@@ -8,6 +8,9 @@ from torch import nn
 
 from blip_rl import Blip, BlipConfig, BlipLinear, information_gain, quantize
 from blip_rl.consolidate import bits_to_freeze, running_fisher
+from blip_rl.ewc import EwcConfig
+from blip_rl.methods import make_strategy
+from blip_rl.numerics import NumericalFault
 
 
 @settings(max_examples=200, deadline=None)
@@ -93,14 +96,17 @@ def test_second_task_uses_t_and_the_running_fisher():
     assert blip.tasks_seen == 2
 
 
-def test_non_finite_fisher_changes_no_state():
-    layer = BlipLinear(1, 1, bias=False)
-    blip = Blip(nn.Sequential(layer))
-    before = {k: v.clone() for k, v in layer.state_dict().items()}
-    with pytest.raises(FloatingPointError, match="0"):
-        blip.consolidate([torch.tensor([[float("nan")]])], fixed_fisher_ll)
-    for k, v in layer.state_dict().items():
-        assert torch.equal(v, before[k])
+@pytest.mark.parametrize("method", ["blip", "ewc"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_non_finite_fisher_is_never_consolidated(method, bad):
+    model = nn.Sequential(BlipLinear(1, 1, bias=False))
+    strategy = make_strategy(method, model, BlipConfig(), EwcConfig())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    saved = strategy.state_dict()
+    with pytest.raises(NumericalFault, match=r"Fisher information of 0\.weight has 1 NaN or inf"):
+        strategy.on_task_end(0, [torch.tensor([[bad]])], fixed_fisher_ll)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert str(strategy.state_dict()) == str(saved)
 
 
 def test_blip_needs_blip_layers_with_matching_bits():

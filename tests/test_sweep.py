@@ -68,7 +68,8 @@ def test_a_failed_run_is_reported_and_the_others_finish(tmp_path):
     )
     assert first.returncode == 0, first.stderr
     (out / "blip__0" / "summary.json").unlink()  # as if it had crashed after its first task
-    (out / "blip__0" / "checkpoints" / "latest.json").write_text("{not json")
+    for state in (out / "blip__0" / "checkpoints").glob("*/state.pt"):
+        state.write_bytes(b"garbage")  # no intact checkpoint left
     proc = run_cli("sweep", "--out", str(out), *SWEEP, cwd=tmp_path)
     assert proc.returncode == 1
     assert "FAILED blip__0: blip-rl train: error:" in proc.stdout
