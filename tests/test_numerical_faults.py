@@ -1,0 +1,106 @@
+"""A NaN or inf loss or Fisher stops a run with an error naming the task and step; nothing is
+updated with it, the newest checkpoint stays good, and the run resumes from it."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.vec_env import VecEnvWrapper
+
+import blip_rl.agents.trainer as trainer
+from blip_rl.agents.checkpoint import latest_checkpoint
+from blip_rl.cli import main
+
+RUN = [
+    "--suite", "minatar", "--games", "breakout,space_invaders", "--method", "blip",
+    "--steps-per-task", "384", "--checkpoint-interval", "128", "--eval-interval", "192",
+    "--n-envs", "2", "--n-steps", "32", "--n-minibatches", "2", "--n-epochs", "1",
+    "--eval-episodes", "1", "--eval-max-steps", "40", "--fisher-samples", "96", "--device", "cpu",
+]  # fmt: skip
+
+
+class BadRewards(VecEnvWrapper):
+    """A faulty env: from its ``after``-th step on, every reward is ``value``."""
+
+    def __init__(self, venv, after, value):
+        super().__init__(venv)
+        self.after, self.value, self.steps = after, value, 0
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self.steps += 1
+        if self.steps >= self.after:
+            rewards = np.full_like(rewards, self.value)
+        return obs, rewards, dones, infos
+
+
+def run(out, capsys):
+    try:
+        status = main(["train", "--out", str(out), *RUN])
+    except SystemExit as e:
+        status = e.code
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+def assert_checkpoint_is_finite(out):
+    state = latest_checkpoint(out / "checkpoints").state
+    for name, tensor in state["policy"].items():
+        assert torch.isfinite(tensor.float()).all(), name
+    return state
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_a_non_finite_loss_stops_the_run_before_any_weight_changes(
+    tmp_path, capsys, monkeypatch, value
+):
+    out = tmp_path / "run"
+    make_env = trainer.make_env
+
+    def faulty_second_game(game, *args, **kwargs):
+        env = make_env(game, *args, **kwargs)
+        return BadRewards(env, after=20, value=value) if game.name == "space_invaders" else env
+
+    monkeypatch.setattr(trainer, "make_env", faulty_second_game)
+    status, err = run(out, capsys)
+    assert status == 1
+    assert err[-1].startswith("blip-rl train: error: task 1 (space_invaders) at env step 448: ")
+    assert (
+        "gradient entries are NaN or inf (a NaN or inf loss); the optimizer step was not taken"
+        in err[-1]
+    )
+    assert err[-1].endswith(f"the newest checkpoint ({out}/checkpoints/task_0) is from before it")
+    assert sorted(p.name for p in (out / "bits").iterdir()) == ["task_0.npz"]
+    state = assert_checkpoint_is_finite(out)
+    assert state["num_timesteps"] == 384
+
+    monkeypatch.undo()  # the env is fixed: the run goes on from its last good checkpoint
+    assert main(["train", "--out", str(out), *RUN, "--resume"]) == 0
+    assert json.loads((out / "summary.json").read_text())["task_end_steps"] == [384, 768]
+
+
+def test_a_non_finite_fisher_is_never_consolidated_into_the_run(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    rollout = trainer.FISHER_LOG_LIKELIHOODS["rollout"]
+    monkeypatch.setitem(
+        trainer.FISHER_LOG_LIKELIHOODS,
+        "rollout",
+        lambda policy, batch: rollout(policy, batch) * math.inf,
+    )
+    status, err = run(out, capsys)
+    assert status == 1
+    assert err[-1].startswith(
+        "blip-rl train: error: task 0 (breakout) at env step 384: the Fisher information of "
+        "features_extractor.cnn.0.weight has "
+    )
+    assert "NaN or inf entries; nothing was consolidated" in err[-1]
+    assert not (out / "bits").exists()
+    state = assert_checkpoint_is_finite(out)
+    assert state["num_timesteps"] == 256  # step_256, not a task_0 with NaN in its state
+    for name, tensor in state["policy"].items():
+        if name.endswith("_frozen_bits"):
+            assert not tensor.any(), f"{name}: bits frozen before any task ended"
