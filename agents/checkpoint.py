@@ -8,8 +8,8 @@ so a crafted file cannot run code; the trainer rebuilds the model from the run's
 loads the state dicts into it (SB3's ``PPO.load`` would unpickle objects from a zip).
 
 ``meta.json`` gives the checkpoint's env step and task, to order checkpoints without loading
-them; ``SHA256SUMS`` (the format of ``sha256sum -c``) the checksum of both. A checkpoint is
-written into a temporary folder and renamed into place. Resuming takes the newest checkpoint
+them; ``SHA256SUMS`` the checksum of both (see :mod:`blip_rl.files`). A checkpoint is written
+into a temporary folder and renamed into place. Resuming takes the newest checkpoint
 whose files match their checksums and load; each broken one is reported and skipped.
 Task-end checkpoints (``task_<k>``) are kept, and the newest :data:`KEEP_MID_TASK` mid-task
 ones (``step_<n>``), so a broken newest one always has a predecessor.
@@ -17,7 +17,6 @@ ones (``step_<n>``), so a broken newest one always has a predecessor.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -33,11 +32,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from blip_rl.files import atomic_write_bytes
+from blip_rl.files import SUMS, CorruptFile, atomic_write_bytes, read_checked, read_sums
 
 log = logging.getLogger(__name__)
 
-STATE, META, SUMS = "state.pt", "meta.json", "SHA256SUMS"
+STATE, META = "state.pt", "meta.json"
 KEEP_MID_TASK = 2
 """Mid-task checkpoints kept: the newest and its predecessor, the fallback if it is broken."""
 
@@ -74,15 +73,10 @@ class Checkpoint:
     state: dict[str, Any]
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def save_checkpoint(folder: Path, name: str, step: int, task: int, state: dict[str, Any]) -> Path:
     """Write ``state`` as checkpoint ``folder/name`` at env ``step`` during ``task``; then
     remove mid-task checkpoints but the newest :data:`KEEP_MID_TASK`."""
     files = {STATE: _tensor_bytes(state), META: _json_bytes({"step": step, "task": task})}
-    files[SUMS] = "".join(f"{sha256(data)}  {file}\n" for file, data in files.items()).encode()
     folder.mkdir(parents=True, exist_ok=True)
     final, tmp = folder / name, folder / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -140,15 +134,14 @@ def _steps(folder: Path, prefix: str) -> list[tuple[int, Path]]:
 def read_checkpoint(path: Path) -> Checkpoint:
     """Checkpoint ``path``, its files checked; :class:`CheckpointError` if it is broken."""
     try:
-        sums = dict(
-            reversed(line.split(None, 1)) for line in (path / SUMS).read_text().splitlines()
-        )
-        data = {file: (path / file).read_bytes() for file in (STATE, META)}
-    except (OSError, ValueError, UnicodeDecodeError) as e:
+        unlisted = {STATE, META} - set(read_sums(path))
+        if unlisted:
+            raise CorruptFile(f"{SUMS} does not list {', '.join(sorted(unlisted))}")
+        data = {file: read_checked(path / file) for file in (STATE, META)}
+    except CorruptFile as e:
+        raise CheckpointError(str(e).replace(f"{str(path)}/", "")) from None
+    except OSError as e:
         raise CheckpointError(f"missing or unreadable files: {e}") from None
-    for file, content in data.items():
-        if sums.get(file) != sha256(content):
-            raise CheckpointError(f"{file} does not match its checksum in {SUMS}")
     try:
         state = torch.load(io.BytesIO(data[STATE]), weights_only=True, map_location="cpu")
         step = int(json.loads(data[META])["step"])

@@ -18,7 +18,13 @@ from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.cli import Command
 from blip_rl.config import HOW_NOT_WHAT, config_from_dict, fail, flat_values
 from blip_rl.device import resolve_device
-from blip_rl.files import check_writable_dir, default_run_dir, write_json
+from blip_rl.files import (
+    CorruptFile,
+    check_writable_dir,
+    default_run_dir,
+    read_checked,
+    write_json,
+)
 from blip_rl.interrupt import DeferredInterrupt, Interrupted
 from blip_rl.numerics import NumericalFault
 from blip_rl.tracking import Dashboard, experiment_group
@@ -29,7 +35,12 @@ def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
     path = out / "config.json"
     if not path.exists():
         raise ValueError(f"--out {str(out)!r} holds no run to resume (no config.json)")
-    saved: TrainConfig = config_from_dict(TrainConfig, json.loads(path.read_text()))
+    try:
+        saved: TrainConfig = config_from_dict(TrainConfig, json.loads(read_checked(path)))
+    except CorruptFile:
+        raise
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"--out {str(out)!r} holds an unreadable config.json ({e})") from None
     defaults, now, then = flat_values(TrainConfig()), flat_values(given), flat_values(saved)
     for name, value in now.items():
         if name in HOW_NOT_WHAT or value == defaults[name] or value == then[name]:

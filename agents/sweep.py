@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from blip_rl.agents.plots import mean_std, train_figures
 from blip_rl.agents.rundir import fresh_summary, train_config
 from blip_rl.cli import Command, build_parser
@@ -33,8 +35,9 @@ from blip_rl.config import (
     forwarded,
     option,
 )
+from blip_rl.device import resolve_device
 from blip_rl.figures import save_figure
-from blip_rl.files import check_writable_dir, write_csv
+from blip_rl.files import check_writable_dir, read_checked, write_csv
 from blip_rl.methods import METHODS
 from blip_rl.runs import RECORDS, open_run
 
@@ -104,7 +107,7 @@ def run_state(cfg: SweepConfig, folder: Path, config: Any) -> str:
     if not saved_path.exists():
         return "todo"
     try:
-        saved = json.loads(saved_path.read_text())
+        saved = json.loads(read_checked(saved_path))
     except (OSError, ValueError) as e:
         raise ValueError(f"cannot read {str(saved_path)!r} ({e})") from None
     now = flat_values(config.resolved())
@@ -123,7 +126,15 @@ def run_state(cfg: SweepConfig, folder: Path, config: Any) -> str:
 
 
 def plan(cfg: SweepConfig) -> list[PlannedRun]:
-    """Every run of the sweep, each command line validated as its command would."""
+    """Every run of the sweep, each command line validated as its command would. On a local
+    Ray (no ``--address``) the GPUs asked for must be on this machine: Ray would wait for them
+    forever."""
+    local = cfg.address is None
+    if local and cfg.gpus_per_run > 0 and not torch.cuda.is_available():
+        raise ValueError(
+            f"--gpus-per-run {cfg.gpus_per_run:g} asked for, but no CUDA GPU is available; "
+            "use 0, or --address of a Ray cluster with GPUs"
+        )
     _, commands, parsers = build_parser()
     out = Path(cfg.out)
     runs = []
@@ -133,6 +144,8 @@ def plan(cfg: SweepConfig) -> list[PlannedRun]:
             argv = run_argv(cfg, method, seed, folder)
             args = parsers[cfg.job].parse_args(argv[1:])
             config = config_from_args(commands[cfg.job].config, args)
+            if local:
+                resolve_device(config.device)
             state = run_state(cfg, folder, config)
             if state == "resume":
                 argv.append("--resume")
@@ -239,9 +252,10 @@ def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) 
 
 def sweep(cfg: SweepConfig, prog: str) -> int:
     try:
-        check_writable_dir(Path(cfg.out))
         runs = plan(cfg)
         import ray  # noqa: F401  (fail now, in one line, if the extra is missing)
+
+        check_writable_dir(Path(cfg.out))  # last: a refused sweep leaves no folder behind
     except ImportError:
         fail(prog, "blip-rl sweep needs Ray: pip install 'blip-rl[sweep]'")
     except ValueError as e:

@@ -47,7 +47,7 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
 
 def save_figure(fig: Figure, path: Path) -> None:
     """Write ``fig`` atomically to ``path``, in the format its extension names."""
-    atomic_write_bytes(path, figure_bytes(fig, figure_format(path)))
+    atomic_write_bytes(path, figure_bytes(fig, figure_format(path)), checksum=False)
 
 
 @dataclass(frozen=True)

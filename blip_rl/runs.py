@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from torch import nn
 
-from blip_rl.files import atomic_write_bytes
+from blip_rl.files import atomic_write_bytes, read_checked
 from blip_rl.layers import blip_layers
 
 EVAL_POLICIES = ("sampled", "greedy")
@@ -61,7 +61,7 @@ def read_bits(folder: Path, tasks: int, seed: int | None = None) -> list[dict[st
     for k in range(tasks):
         path = bits_file(folder, k, seed)
         try:
-            with np.load(path) as saved:
+            with np.load(io.BytesIO(read_checked(path))) as saved:
                 maps.append({name: saved[name] for name in saved.files})
         except (OSError, ValueError) as e:
             raise ValueError(f"cannot read {str(path)!r} ({e})") from None
@@ -145,7 +145,7 @@ class RunFolder:
         resumed run) keeps its last row."""
         path = self.path / "eval.csv"
         try:
-            with path.open(newline="") as f:
+            with io.StringIO(read_checked(path).decode(), newline="") as f:
                 rows = [
                     EvalPoint(
                         int(row["step"]),
@@ -170,11 +170,11 @@ def open_run(folder: Path) -> RunFolder:
     folder = Path(folder)
     kinds = [kind for kind, name in RECORDS.items() if (folder / name).exists()]
     try:
-        config = json.loads((folder / "config.json").read_text())
+        config = json.loads(read_checked(folder / "config.json"))
         if not kinds:
             raise FileNotFoundError
         kind = kinds[0]
-        record = json.loads((folder / RECORDS[kind]).read_text())
+        record = json.loads(read_checked(folder / RECORDS[kind]))
     except FileNotFoundError:
         raise ValueError(
             f"{str(folder)!r} holds no finished task of a blip-rl run (a train run writes "

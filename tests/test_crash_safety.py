@@ -207,8 +207,8 @@ def crafted_pickle(path):
 @pytest.mark.parametrize(
     "damage, problem",
     [
-        (truncate, "state.pt does not match its checksum in SHA256SUMS"),
-        (flip_a_byte, "state.pt does not match its checksum in SHA256SUMS"),
+        (truncate, "'state.pt' does not match its checksum in SHA256SUMS"),
+        (flip_a_byte, "'state.pt' does not match its checksum in SHA256SUMS"),
         (crafted_torch_file, "state.pt is not a safe tensor file (Weights only load failed"),
         (crafted_pickle, "state.pt is not a safe tensor file"),
     ],

@@ -74,7 +74,7 @@ def test_a_non_finite_loss_stops_the_run_before_any_weight_changes(
         in err[-1]
     )
     assert err[-1].endswith(f"the newest checkpoint ({out}/checkpoints/task_0) is from before it")
-    assert sorted(p.name for p in (out / "bits").iterdir()) == ["task_0.npz"]
+    assert [p.name for p in (out / "bits").glob("task_*")] == ["task_0.npz"]
     state = assert_checkpoint_is_finite(out)
     assert state["num_timesteps"] == 384
 
