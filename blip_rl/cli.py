@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -56,4 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(command.config, args, tuple(rest))
     except ValueError as e:
         fail(prog, str(e))
-    return command.run(config, prog)
+    try:
+        return command.run(config, prog)
+    except KeyboardInterrupt:  # `train` checkpoints by itself; files are atomic: none is half
+        sys.stderr.write(f"{prog}: interrupted\n")
+        return 130
