@@ -40,7 +40,7 @@ def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
     except CorruptFile:
         raise
     except (TypeError, ValueError) as e:
-        raise ValueError(f"--out {str(out)!r} holds an unreadable config.json ({e})") from None
+        raise ValueError(f"--out {str(out)!r} holds no train run to resume ({e})") from None
     defaults, now, then = flat_values(TrainConfig()), flat_values(given), flat_values(saved)
     for name, value in now.items():
         if name in HOW_NOT_WHAT or value == defaults[name] or value == then[name]:
@@ -83,6 +83,7 @@ def run(cfg: TrainConfig, prog: str) -> int:
 
 def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
     observers: list[RunObserver] = []
+    made: Path | None = None  # --out, if this call creates it
     try:
         device = resolve_device(cfg.device)
         if cfg.resume and cfg.out is None:
@@ -96,6 +97,7 @@ def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
                 f"--out {str(out)!r} is not empty; pass --resume to continue that run "
                 "or choose another --out"
             )
+        made = None if out.exists() else out
         check_writable_dir(out)
         if cfg.quiet:
             logging.getLogger().setLevel(logging.WARNING)
@@ -103,6 +105,8 @@ def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
         trainer = ContinualTrainer(cfg, out, device, cfg.resume, observers, stop)
     except ValueError as e:  # includes CheckpointError: no usable checkpoint to resume from
         close(observers)
+        if made is not None and made.is_dir() and not any(made.iterdir()):
+            made.rmdir()  # refused before writing anything: leave no empty folder behind
         fail(prog, str(e))
     if not cfg.resume:
         write_json(out / "config.json", asdict(cfg))

@@ -130,6 +130,8 @@ class TrainConfig:
     ewc: EwcConfig = nested(EwcConfig)
 
     def __post_init__(self) -> None:
+        if self.suite not in SUITES:  # the CLI checks its choices, a run's config.json does not
+            raise ValueError(f"unknown suite {self.suite!r}; choose from: {', '.join(SUITES)}")
         positive = ("n_envs", "trunk_width", "eval_episodes", "checkpoint_interval")
         optional = ("steps_per_task", "fisher_samples", "eval_interval", "eval_max_steps")
         for name in (*positive, *optional):

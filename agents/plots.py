@@ -28,7 +28,8 @@ from blip_rl.figures import (
     save_figure,
     task_scores_figure,
 )
-from blip_rl.runs import EVAL_POLICIES, RunFolder, open_run
+from blip_rl.files import check_writable_dir
+from blip_rl.runs import EVAL_POLICIES, RunFolder, lacks_entry, open_run
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -190,9 +191,11 @@ def draw_plots(cfg: PlotConfig, prog: str) -> int:
                 figures[f"accuracy_{run.name}"] = classify_figure(run)
         default = runs[0].path / "plots" if len(runs) == 1 else Path("plots")
         out = Path(cfg.out) if cfg.out else default
-        out.mkdir(parents=True, exist_ok=True)
-    except (ValueError, OSError, KeyError) as e:
-        fail(prog, f"a run file lacks the entry {e}" if isinstance(e, KeyError) else str(e))
+        check_writable_dir(out)
+    except (ValueError, OSError) as e:
+        fail(prog, str(e))
+    except KeyError as e:  # a run file without an entry every run writes
+        fail(prog, lacks_entry(",".join(cfg.runs), e))
     for name, fig in figures.items():
         path = out / f"{name}.{cfg.format}"
         save_figure(fig, path)

@@ -16,7 +16,7 @@ from blip_rl.capacity import capacity_table
 from blip_rl.classification.cli import format_table
 from blip_rl.cli import Command
 from blip_rl.config import argument, fail, option
-from blip_rl.runs import open_run
+from blip_rl.runs import lacks_entry, open_run
 
 
 @dataclass(frozen=True)
@@ -36,20 +36,25 @@ def run(cfg: InspectConfig, prog: str) -> int:
     try:
         folder = open_run(Path(cfg.run))
         if folder.kind == "classify":
-            print(format_table(folder.record))
+            parts = [format_table(folder.record)]
         else:
             train_cfg = replace(
                 train_config(folder), eval_policy=cfg.policy or folder.record["eval_policy"]
             )
             scratch_dirs = cfg.scratch or train_cfg.scratch
             scratch = load_scratch(scratch_dirs, train_cfg) if scratch_dirs else None
-            print(format_summary(fresh_summary(folder, train_cfg, scratch)))
+            parts = [format_summary(fresh_summary(folder, train_cfg, scratch))]
+        for seed, reports in zip(folder.seeds, folder.task_end_reports):
+            table = capacity_table(reports, folder.tasks)
+            if table:
+                parts.append(
+                    f"\nseed {seed}: {table}" if folder.kind == "classify" else f"\n{table}"
+                )
     except ValueError as e:
         fail(prog, str(e))
-    for seed, reports in zip(folder.seeds, folder.task_end_reports):
-        table = capacity_table(reports, folder.tasks)
-        if table:
-            print(f"\nseed {seed}: {table}" if folder.kind == "classify" else f"\n{table}")
+    except KeyError as e:  # a run file without an entry every run writes
+        fail(prog, lacks_entry(cfg.run, e))
+    print("\n".join(parts))
     return 0
 
 

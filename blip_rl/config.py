@@ -167,7 +167,13 @@ def config_from_args(cls: type, args: argparse.Namespace, rest: tuple[str, ...] 
 
 
 def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Rebuild ``cls`` from ``dataclasses.asdict`` output read back from JSON (lists -> tuples)."""
+    """Rebuild ``cls`` from ``dataclasses.asdict`` output read back from JSON (lists -> tuples);
+    ``ValueError`` naming any setting ``cls`` does not have (a config of another command)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object of settings, got {type(data).__name__}")
+    unknown = sorted(set(data) - {f.name for f, _ in _fields(cls)})
+    if unknown:
+        raise ValueError(f"settings unknown to {cls.__name__}: {', '.join(unknown)}")
     values = {}
     for f, tp in _fields(cls):
         if f.name not in data:

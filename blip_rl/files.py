@@ -128,6 +128,8 @@ def check_writable_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ValueError(f"cannot create output directory {str(path)!r}: {e.strerror}") from None
+        blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{str(blocking)!r} is a file, not a folder" if blocking else e.strerror
+        raise ValueError(f"cannot create output directory {str(path)!r}: {reason}") from None
     if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
         raise ValueError(f"output directory {str(path)!r} is not writable")

@@ -18,7 +18,8 @@ import numpy as np
 from blip_rl.cli import Command
 from blip_rl.config import argument, fail, option
 from blip_rl.figures import figure_format, save_figure
-from blip_rl.runs import open_run
+from blip_rl.files import check_writable_dir
+from blip_rl.runs import lacks_entry, open_run
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -126,9 +127,11 @@ def draw_heatmaps(cfg: HeatmapConfig, prog: str) -> int:
             paths = [Path(cfg.out) if cfg.out else run.path / f"heatmap_{tensors[0]}.png"]
         for path in paths:
             figure_format(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            check_writable_dir(path.parent)
     except (ValueError, OSError) as e:
         fail(prog, str(e))
+    except KeyError as e:  # a run file without an entry every run writes
+        fail(prog, lacks_entry(cfg.run, e))
     for tensor, path in zip(tensors, paths):
         save_figure(heatmap_figure(task_panels(run.tasks, maps, tensor), tensor, run.n_bits), path)
         print(path)

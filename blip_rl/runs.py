@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -63,8 +64,10 @@ def read_bits(folder: Path, tasks: int, seed: int | None = None) -> list[dict[st
         try:
             with np.load(io.BytesIO(read_checked(path))) as saved:
                 maps.append({name: saved[name] for name in saved.files})
-        except (OSError, ValueError) as e:
-            raise ValueError(f"cannot read {str(path)!r} ({e})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise ValueError(
+                f"cannot read {str(path)!r} ({e}); expected a .npz of uint8 arrays"
+            ) from None
     return maps
 
 
@@ -157,12 +160,20 @@ class RunFolder:
                     for row in csv.DictReader(f)
                 ]
         except (OSError, KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"cannot read {str(path)!r} ({e})") from None
+            raise ValueError(
+                f"cannot read {str(path)!r} (bad value or missing column {e}); expected the "
+                "columns step, task, game, policy, mean_return"
+            ) from None
         return list({(p.step, p.task, p.policy): p for p in rows}.values())
 
     def eval_points(self, policy: str) -> list[EvalPoint]:
         """The run's evaluations with ``policy`` actions (see :attr:`evaluations`)."""
         return [p for p in self.evaluations if p.policy == policy]
+
+
+def lacks_entry(run: str | Path, e: KeyError) -> str:
+    """The error for a run file without an entry every run writes (a hand-edited file)."""
+    return f"{str(run)!r} holds an unreadable run (a run file lacks the entry {e})"
 
 
 def open_run(folder: Path) -> RunFolder:
@@ -175,6 +186,9 @@ def open_run(folder: Path) -> RunFolder:
             raise FileNotFoundError
         kind = kinds[0]
         record = json.loads(read_checked(folder / RECORDS[kind]))
+        for name, value in (("config.json", config), (RECORDS[kind], record)):
+            if not isinstance(value, dict):
+                raise ValueError(f"{name} holds a JSON {type(value).__name__}, not an object")
     except FileNotFoundError:
         raise ValueError(
             f"{str(folder)!r} holds no finished task of a blip-rl run (a train run writes "

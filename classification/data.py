@@ -43,7 +43,10 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as f:
             data = f.read()
     except (OSError, EOFError) as e:
-        raise DataError(f"cannot read IDX file {path}: {e}") from None
+        raise DataError(
+            f"cannot read IDX file {path}: {e}; expected an IDX file of unsigned bytes, raw or "
+            "gzipped (.gz)"
+        ) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise DataError(
             f"malformed IDX file {path}: expected the magic 00 00 08 <ndim> of unsigned bytes"
