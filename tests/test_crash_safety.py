@@ -19,17 +19,10 @@ import numpy as np
 import pytest
 import torch
 
+from tests.cli import TWO_TASKS as RUN
 from tests.cli import run_cli
 
 KILLER = Path(__file__).with_name("killer.py")
-
-RUN = [
-    "--suite", "minatar", "--games", "breakout,space_invaders", "--method", "blip",
-    "--steps-per-task", "384", "--checkpoint-interval", "128", "--eval-interval", "192",
-    "--n-envs", "2", "--n-steps", "32", "--n-minibatches", "2", "--n-epochs", "1",
-    "--eval-episodes", "1", "--eval-max-steps", "40", "--fisher-samples", "96", "--device", "cpu",
-]  # fmt: skip
-"""Two tasks of 6 rollouts; checkpoints at 128, 256, 384 (task_0), 512, 640, 768 (task_1)."""
 
 
 def train(out, *extra, cwd):
@@ -239,17 +232,25 @@ def test_checkpoints_are_never_loaded_through_pickle_code_paths(tmp_path, refere
     assert files == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_stops_the_run_with_a_checkpoint_and_a_resume_hint(tmp_path, signum, status):
-    out = tmp_path / "run"
-    longer = [*RUN, "--steps-per-task", "1024"]
+LONGER = [*RUN, "--steps-per-task", "1024"]
+
+
+def training_past_its_first_checkpoint(out, cwd):
+    """A ``blip-rl train`` process that has written its first checkpoint (step 128)."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "blip_rl", "train", "--out", str(out), *longer],
-        cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "blip_rl", "train", "--out", str(out), *LONGER],
+        cwd=cwd, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     while not (out / "checkpoints" / "step_128").exists():
         assert child.poll() is None, child.stderr.read()
         time.sleep(0.05)
+    return child
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_run_with_a_checkpoint_and_a_resume_hint(tmp_path, signum, status):
+    out = tmp_path / "run"
+    child = training_past_its_first_checkpoint(out, tmp_path)
     child.send_signal(signum)
     stderr = child.communicate(timeout=120)[1]
     assert child.returncode == status, stderr
@@ -264,7 +265,7 @@ def test_a_signal_stops_the_run_with_a_checkpoint_and_a_resume_hint(tmp_path, si
     assert checkpoint.name == f"step_{step}" and (checkpoint / "SHA256SUMS").exists()
     assert "saving a checkpoint after the current step" in stderr
     assert not list((out / "checkpoints").glob(".*"))
-    proc = run_cli("train", "--out", str(out), *longer, "--resume", cwd=tmp_path)
+    proc = run_cli("train", "--out", str(out), *LONGER, "--resume", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert f"resuming {checkpoint} at step {step}" in proc.stderr
     summary = json.loads((out / "summary.json").read_text())
@@ -275,18 +276,12 @@ def test_a_signal_stops_the_run_with_a_checkpoint_and_a_resume_hint(tmp_path, si
 
 def test_a_second_ctrl_c_stops_at_once_and_the_run_still_resumes(tmp_path):
     out = tmp_path / "run"
-    longer = [*RUN, "--steps-per-task", "1024"]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "blip_rl", "train", "--out", str(out), *longer],
-        cwd=tmp_path, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    while not (out / "checkpoints" / "step_128").exists():
-        time.sleep(0.05)
+    child = training_past_its_first_checkpoint(out, tmp_path)
     child.send_signal(signal.SIGINT)
     time.sleep(0.01)
     child.send_signal(signal.SIGINT)
     stderr = child.communicate(timeout=120)[1]
     assert child.returncode == 130 and "Traceback" not in stderr, stderr
     assert "resume with: blip-rl train --out" in stderr.strip().splitlines()[-1]
-    proc = run_cli("train", "--out", str(out), *longer, "--resume", cwd=tmp_path)
+    proc = run_cli("train", "--out", str(out), *LONGER, "--resume", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -12,13 +12,7 @@ from stable_baselines3.common.vec_env import VecEnvWrapper
 import blip_rl.agents.trainer as trainer
 from blip_rl.agents.checkpoint import latest_checkpoint
 from blip_rl.cli import main
-
-RUN = [
-    "--suite", "minatar", "--games", "breakout,space_invaders", "--method", "blip",
-    "--steps-per-task", "384", "--checkpoint-interval", "128", "--eval-interval", "192",
-    "--n-envs", "2", "--n-steps", "32", "--n-minibatches", "2", "--n-epochs", "1",
-    "--eval-episodes", "1", "--eval-max-steps", "40", "--fisher-samples", "96", "--device", "cpu",
-]  # fmt: skip
+from tests.cli import TWO_TASKS as RUN
 
 
 class BadRewards(VecEnvWrapper):
@@ -54,6 +48,7 @@ def assert_checkpoint_is_finite(out):
     return state
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # SB3's GAE
 @pytest.mark.parametrize("value", [math.nan, math.inf])
 def test_a_non_finite_loss_stops_the_run_before_any_weight_changes(
     tmp_path, capsys, monkeypatch, value
