@@ -277,8 +277,8 @@ class ContinualTrainer:
             self.samples.clear()
         # EWC's penalty is added in a step pre-hook, after SB3 has clipped the gradient norm:
         # the penalty term itself is not norm-clipped. The guard runs after it.
-        handles = [*self.strategy.attach(self.policy.optimizer)]
-        handles.append(guard_gradients(self.policy.optimizer))
+        optimizer = self.policy.optimizer
+        handles = [*self.strategy.attach(optimizer), guard_gradients(optimizer)]
         try:
             while self.num_timesteps < end:
                 self._learn_until(min(self.next_checkpoint, end), start, end)
