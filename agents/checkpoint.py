@@ -146,11 +146,16 @@ def read_checkpoint(path: Path) -> Checkpoint:
         state = torch.load(io.BytesIO(data[STATE]), weights_only=True, map_location="cpu")
         step = int(json.loads(data[META])["step"])
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{STATE} is not a safe tensor file ({first})") from None
+        raise CheckpointError(f"{STATE} is not a safe tensor file ({first_line(e)})") from None
     except (ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{META} does not give the step ({e})") from None
     return Checkpoint(path, step, state)
+
+
+def first_line(e: Exception) -> str:
+    """The first line of ``e``'s message (torch's are paragraphs), or its type's name."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _tensor_bytes(state: dict[str, Any]) -> bytes:

@@ -18,13 +18,7 @@ from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.cli import Command
 from blip_rl.config import HOW_NOT_WHAT, config_from_dict, fail, flat_values
 from blip_rl.device import resolve_device
-from blip_rl.files import (
-    CorruptFile,
-    check_writable_dir,
-    default_run_dir,
-    read_checked,
-    write_json,
-)
+from blip_rl.files import check_writable_dir, default_run_dir, read_checked, write_json
 from blip_rl.interrupt import DeferredInterrupt, Interrupted
 from blip_rl.numerics import NumericalFault
 from blip_rl.tracking import Dashboard, experiment_group
@@ -35,10 +29,9 @@ def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
     path = out / "config.json"
     if not path.exists():
         raise ValueError(f"--out {str(out)!r} holds no run to resume (no config.json)")
+    data = read_checked(path)  # CorruptFile names the file itself
     try:
-        saved: TrainConfig = config_from_dict(TrainConfig, json.loads(read_checked(path)))
-    except CorruptFile:
-        raise
+        saved: TrainConfig = config_from_dict(TrainConfig, json.loads(data))
     except (TypeError, ValueError) as e:
         raise ValueError(f"--out {str(out)!r} holds no train run to resume ({e})") from None
     defaults, now, then = flat_values(TrainConfig()), flat_values(given), flat_values(saved)

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from blip_rl.agents.checkpoint import (
     Checkpoint,
     CheckpointError,
+    first_line,
     latest_checkpoint,
     rng_state,
     save_checkpoint,
@@ -190,9 +191,8 @@ class ContinualTrainer:
             self.samples.load_state_dict(state["samples"])
             set_rng_state(state["rng"])
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
             raise CheckpointError(
-                f"checkpoint {str(found.path)!r} does not fit this run ({first})"
+                f"checkpoint {str(found.path)!r} does not fit this run ({first_line(e)})"
             ) from None
         self.last_checkpoint, self.saved_at = found.path, self.num_timesteps
 
