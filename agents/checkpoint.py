@@ -8,7 +8,7 @@ so a crafted file cannot run code; the trainer rebuilds the model from the run's
 loads the state dicts into it (SB3's ``PPO.load`` would unpickle objects from a zip).
 
 ``meta.json`` gives the checkpoint's env step and task, to order checkpoints without loading
-them; ``SHA256SUMS`` the checksum of both (see :mod:`blip_rl.files`). A checkpoint is written
+them; ``SHA256SUMS`` the checksum of both (see :mod:`blip_rl.infra.files`). A checkpoint is written
 into a temporary folder and renamed into place. Resuming takes the newest checkpoint
 whose files match their checksums and load; each broken one is reported and skipped.
 Task-end checkpoints (``task_<k>``) are kept, and the newest :data:`KEEP_MID_TASK` mid-task
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from blip_rl.files import SUMS, CorruptFile, atomic_write_bytes, read_checked, read_sums
+from blip_rl.infra.files import SUMS, CorruptFile, atomic_write_bytes, read_checked, read_sums
 
 log = logging.getLogger(__name__)
 

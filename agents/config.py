@@ -6,15 +6,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from blip_rl.agents.results import EVAL_POLICIES
-from blip_rl.blip import BlipConfig
-from blip_rl.config import nested, option
-from blip_rl.device import DEVICES
+from blip_rl.agents.evaluation import EVAL_POLICIES
+from blip_rl.agents.presets import PRESETS
+from blip_rl.core.blip import BlipConfig
+from blip_rl.core.ewc import EwcConfig
+from blip_rl.core.methods import METHODS
+from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.envs.games import SUITES, Game, get_game
 from blip_rl.envs.make import VEC_ENVS
-from blip_rl.ewc import EwcConfig
-from blip_rl.methods import METHODS
-from blip_rl.tracking import WANDB_MODES
+from blip_rl.infra.device import DEVICES
+from blip_rl.infra.tracking import WANDB_MODES
 
 FISHER_ACTIONS = ("rollout", "resampled")
 """Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
@@ -69,7 +70,11 @@ class PPOConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One continual RL run: a game sequence learned by PPO with a strategy."""
+    """One continual RL run: a game sequence learned by PPO with a strategy.
+
+    Settings left ``None`` take the suite's value (:mod:`blip_rl.agents.presets`) in
+    :meth:`resolved`, the config a run uses and writes to its ``config.json``.
+    """
 
     suite: str = option("atari6", "platform and default game sequence", choices=tuple(SUITES))
     games: tuple[str, ...] | None = option(
@@ -87,12 +92,13 @@ class TrainConfig:
         "how the training envs run: in this process, or one subprocess each (SB3's "
         "SubprocVecEnv, so a GPU box is not env-bound)",
         choices=tuple(VEC_ENVS),
+        how=True,
     )
-    device: str = option("auto", "torch device", choices=DEVICES)
+    device: str = option("auto", "torch device", choices=DEVICES, how=True)
     out: str | None = option(
-        None, "run directory [default: runs/<suite>__<method>__<seed>__<unix time>]"
+        None, "run directory [default: runs/<suite>__<method>__<seed>__<unix time>]", how=True
     )
-    resume: bool = option(False, "continue the run in --out from its latest checkpoint")
+    resume: bool = option(False, "continue the run in --out from its latest checkpoint", how=True)
     eval_interval: int | None = option(
         None, "env steps between evaluations [default: 100 updates = 100 * n_steps * n_envs]"
     )
@@ -122,9 +128,12 @@ class TrainConfig:
         "off",
         "log to Weights & Biases; offline writes under --out for `wandb sync` later",
         choices=WANDB_MODES,
+        how=True,
     )
-    wandb_project: str = option("blip-rl", "W&B project")
-    quiet: bool = option(False, "no progress bars or log lines, only errors and the final table")
+    wandb_project: str = option("blip-rl", "W&B project", how=True)
+    quiet: bool = option(
+        False, "no progress bars or log lines, only errors and the final table", how=True
+    )
     ppo: PPOConfig = nested(PPOConfig)
     blip: BlipConfig = nested(BlipConfig)
     ewc: EwcConfig = nested(EwcConfig)
@@ -145,60 +154,42 @@ class TrainConfig:
                 f"n_steps * n_envs = {self.rollout} is fewer than n_minibatches = "
                 f"{self.ppo.n_minibatches}"
             )
-        names = self.game_names
-        if len(set(names)) != len(names):
-            raise ValueError(f"games must be distinct, got {','.join(names)}")
-        _ = self.sequence  # raises ValueError naming an unknown game
-
-    @property
-    def game_names(self) -> tuple[str, ...]:
-        return self.games if self.games is not None else SUITES[self.suite].games
+        games = SUITES[self.suite].games if self.games is None else self.games
+        if len(set(games)) != len(games):
+            raise ValueError(f"games must be distinct, got {','.join(games)}")
+        platform = SUITES[self.suite].platform
+        for name in games:
+            get_game(name, platform)  # ValueError naming an unknown game
 
     @property
     def sequence(self) -> tuple[Game, ...]:
-        """The tasks in order."""
+        """The games of :meth:`resolved` ``games``, in order."""
         platform = SUITES[self.suite].platform
-        return tuple(get_game(name, platform) for name in self.game_names)
+        return tuple(get_game(name, platform) for name in self.resolved().games)
 
     @property
-    def task_steps(self) -> int:
-        """Env steps per task."""
-        return self.steps_per_task or SUITES[self.suite].steps_per_task
+    def sequence_name(self) -> str:
+        """The sequence's name in run folders and W&B groups: the suite's when it learns the
+        suite's games, else its games joined by ``-``."""
+        return (
+            self.suite if self.games in (None, SUITES[self.suite].games) else "-".join(self.games)
+        )
 
     @property
     def rollout(self) -> int:
         """Env steps per PPO update."""
         return self.ppo.n_steps * self.n_envs
 
-    @property
-    def evaluate_every(self) -> int:
-        """Env steps between evaluations."""
-        return self.eval_interval if self.eval_interval is not None else 100 * self.rollout
-
-    @property
-    def blip_config(self) -> BlipConfig:
-        """``blip`` with the suite's f0, bit budget and snap where none was given."""
-        suite, blip = SUITES[self.suite], self.blip
-        return replace(
-            blip,
-            fisher_prior=suite.fisher_prior if blip.fisher_prior is None else blip.fisher_prior,
-            bit_budget=suite.bit_budget if blip.bit_budget is None else blip.bit_budget,
-            snap=suite.snap if blip.snap is None else blip.snap,
-        )
-
-    @property
-    def episode_cap(self) -> int:
-        """Agent steps per evaluation episode at most."""
-        return self.eval_max_steps or SUITES[self.suite].eval_max_steps
-
     def resolved(self) -> TrainConfig:
-        """This config with the suite's defaults written out, so two configs of the same
-        experiment (one naming the defaults, one not) are equal."""
-        return replace(
+        """This config with every setting left ``None`` set to the suite's value (the default
+        evaluation interval: 100 updates), so two configs of one experiment, one naming the
+        defaults and one not, are equal."""
+        preset = PRESETS[self.suite]
+        defaults = replace(
             self,
-            games=self.game_names,
-            steps_per_task=self.task_steps,
-            eval_interval=self.evaluate_every,
-            eval_max_steps=self.episode_cap,
-            blip=self.blip_config,
+            games=SUITES[self.suite].games,
+            steps_per_task=preset.steps_per_task,
+            eval_interval=100 * self.rollout,
+            eval_max_steps=preset.eval_max_steps,
         )
+        return replace(with_defaults(self, defaults), blip=with_defaults(self.blip, preset.blip))

@@ -9,6 +9,8 @@ from stable_baselines3.common.evaluation import evaluate_policy
 
 from blip_rl.envs import Game, make_env
 
+EVAL_POLICIES = ("sampled", "greedy")
+"""How an evaluation picks actions: sampled from pi(.|s), or its argmax (the paper's)."""
 EVAL_SEED_OFFSET = 1_000_003
 """Evaluation envs get seeds far from the training envs' (which count up from the run seed)."""
 

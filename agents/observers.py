@@ -1,5 +1,5 @@
 """Onlookers of a train run: the trainer calls their hooks, they only report (the terminal
-progress bar, the W&B dashboard). Each hook is a no-op unless overridden."""
+progress bars, the W&B dashboard). Each hook is a no-op unless overridden."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 from stable_baselines3.common.logger import KVWriter
 
-from blip_rl.agents.results import EVAL_POLICIES, EvalRow
-from blip_rl.runs import RunFolder
-from blip_rl.tracking import Dashboard
+from blip_rl.agents.evaluation import EVAL_POLICIES
+from blip_rl.agents.rundir import TrainRun
+from blip_rl.agents.state import EvalRow
+from blip_rl.infra.tracking import Dashboard
 
 
 class RunObserver:
@@ -25,7 +26,7 @@ class RunObserver:
     def on_evaluate(self, step: int, rows: list[EvalRow]) -> None:
         """Every task evaluated at ``step``, with each action policy."""
 
-    def on_task_end(self, run: RunFolder) -> None:
+    def on_task_end(self, run: TrainRun) -> None:
         """A task is done; ``run`` is the run folder as written then."""
 
     def sb3_writer(self) -> KVWriter | None:
@@ -83,21 +84,22 @@ class WandbObserver(RunObserver):
                 values[f"eval/{policy}/accumulated_normalized"] = sum(normalized)
         self.dashboard.log(values, step)
 
-    def on_task_end(self, run: RunFolder) -> None:
-        summary, task = run.record, run.tasks_done - 1
+    def on_task_end(self, run: TrainRun) -> None:
+        summary, task = run.summary, run.tasks_done - 1
         games = run.tasks[: task + 1]
         values: dict[str, Any] = {}
-        for policy, part in summary["by_policy"].items():
+        for policy, part in summary.by_policy.items():
             for key in ("acc", "bwt", "final_accumulated_normalized", "mean_plasticity"):
-                if part[key] is not None:
-                    values[f"task_end/{policy}/{key}"] = part[key]
-            values[f"A/{policy}"] = self.dashboard.table(games, run.tasks, part["A"])
-        if summary["frozen_fraction"][task] is not None:
-            values["task_end/frozen_fraction"] = summary["frozen_fraction"][task]
+                if getattr(part, key) is not None:
+                    values[f"task_end/{policy}/{key}"] = getattr(part, key)
+            values[f"A/{policy}"] = self.dashboard.table(games, run.tasks, part.A)
+        if summary.frozen_fraction[task] is not None:
+            values["task_end/frozen_fraction"] = summary.frozen_fraction[task]
             values.update(self.dashboard.bits_charts(games, run.bits(run.seeds[0]), run.n_bits))
-        self.dashboard.log(values, summary["task_end_steps"][task])
+        self.dashboard.log(values, summary.task_end_steps[task])
+        scores = summary.scores
         self.dashboard.summarize(
-            {k: v for k, v in summary.items() if k in ("acc", "bwt", "mean_plasticity")}
+            {"acc": scores.acc, "bwt": scores.bwt, "mean_plasticity": scores.mean_plasticity}
         )
 
     def close(self, failed: bool = False) -> None:

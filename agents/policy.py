@@ -15,7 +15,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch import Tensor, nn
 
 from blip_rl.agents.trunks import TRUNKS, TrunkName, atari_trunk, minatar_trunk
-from blip_rl.layers import blip_layers
+from blip_rl.core.layers import blip_layers
 
 ATARI_SIZE = 84
 

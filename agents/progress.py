@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.text import Text
 
 from blip_rl.agents.observers import RunObserver
-from blip_rl.runs import RunFolder
+from blip_rl.agents.rundir import TrainRun
 
 
 class FpsColumn(ProgressColumn):
@@ -38,15 +38,15 @@ UPDATE_EVERY_S = 0.2
 
 
 class TerminalProgress(RunObserver):
-    """Progress bars for a run of ``n_tasks`` tasks of ``task_steps`` env steps each.
+    """Progress bars for a run of ``n_tasks`` tasks of ``steps_per_task`` env steps each.
 
     The bars appear at the first task start; while they are live, the root logger prints
     through their console so log lines do not tear them.
     """
 
-    def __init__(self, n_tasks: int, task_steps: int, console: Console | None = None) -> None:
+    def __init__(self, n_tasks: int, steps_per_task: int, console: Console | None = None) -> None:
         self.n_tasks = n_tasks
-        self.task_steps = task_steps
+        self.steps_per_task = steps_per_task
         self.bars = Progress(
             TextColumn("{task.description:<24}"),
             BarColumn(),
@@ -60,7 +60,7 @@ class TerminalProgress(RunObserver):
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        total = n_tasks * task_steps
+        total = n_tasks * steps_per_task
         self.overall = self.bars.add_task("all tasks", total=total)
         self.current: TaskID | None = None
         self.start = 0
@@ -83,7 +83,7 @@ class TerminalProgress(RunObserver):
             self.bars.remove_task(self.current)
         self.start = start
         self.current = self.bars.add_task(
-            f"{game} ({task + 1}/{self.n_tasks})", total=self.task_steps, completed=now - start
+            f"{game} ({task + 1}/{self.n_tasks})", total=self.steps_per_task, completed=now - start
         )
         self.bars.update(self.overall, completed=now)
         self.bars.refresh()  # show the new task at once, not at the next periodic refresh
@@ -94,8 +94,8 @@ class TerminalProgress(RunObserver):
             self.last_update = clock
             self._show(now)
 
-    def on_task_end(self, run: RunFolder) -> None:
-        self._show(run.record["task_end_steps"][-1])
+    def on_task_end(self, run: TrainRun) -> None:
+        self._show(run.summary.task_end_steps[-1])
 
     def _show(self, now: int) -> None:
         self.bars.update(self.overall, completed=now)

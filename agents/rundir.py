@@ -1,50 +1,159 @@
-"""Reading back a ``blip-rl train`` run folder: its :class:`TrainConfig`, and its summary
-recomputed with the current score table."""
+"""A ``blip-rl train`` run folder: ``config.json``, ``eval.csv``, ``summary.json``,
+``bits/task_<k>.npz`` and ``checkpoints/``; the writer of ``eval.csv`` and the readers of all.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from blip_rl.agents.config import TrainConfig
-from blip_rl.agents.results import Progress, summarize
-from blip_rl.config import config_from_dict
-from blip_rl.runs import RunFolder, open_run
+from blip_rl.agents.state import EvalRow
+from blip_rl.agents.summary import TrainSummary, summarize
+from blip_rl.infra.files import read_checked, write_csv
+from blip_rl.infra.flags import config_from_dict, flat_values, how_settings
+from blip_rl.infra.rundir import RunFolder, open_run
+
+EVAL_COLUMNS = ("step", "task", "game", "policy", "mean_return", "std_return", "normalized")
 
 
-def train_config(run: RunFolder) -> TrainConfig:
-    """The config of a train run; ``ValueError`` for a classify run or an unreadable one."""
-    if run.kind != "train":
-        raise ValueError(f"{str(run.path)!r} is a blip-rl {run.kind} run, not a train run")
+def write_eval_csv(path: Path, rows: list[EvalRow]) -> None:
+    """All evaluation rows, rewritten atomically (the file stays small)."""
+    write_csv(
+        path,
+        EVAL_COLUMNS,
+        (
+            [row.step, row.task, row.game, row.policy, f"{row.mean_return:.6g}",
+             f"{row.std_return:.6g}", None if row.normalized is None else f"{row.normalized:.6f}"]
+            for row in rows
+        ),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EvalPoint:
+    """One row of ``eval.csv``: task ``task`` evaluated at global env step ``step`` with
+    ``policy`` actions; its raw mean return (the file's normalized score used the score table
+    of its day: normalize again with the current one)."""
+
+    step: int
+    task: int
+    game: str
+    policy: str
+    mean_return: float
+
+
+class TrainRun(RunFolder):
+    """A finished or running train run, read back."""
+
+    COMMAND = "train"
+    RECORD = "summary.json"
+    RECORD_WRITTEN = "after its first task"
+    METRICS = ("acc", "bwt", "final_accumulated_normalized")
+
+    @cached_property
+    def summary(self) -> TrainSummary:
+        """``summary.json`` as written (its normalized scores of the score table then)."""
+        return TrainSummary.from_dict(self.record)
+
+    @cached_property
+    def train_config(self) -> TrainConfig:
+        """The run's resolved config; ``ValueError`` if ``config.json`` does not read."""
+        try:
+            return config_from_dict(TrainConfig, self.config).resolved()
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{str(self.path)!r} holds an unreadable config.json ({e})") from None
+
+    @property
+    def tasks(self) -> list[str]:
+        return self.summary.games
+
+    @property
+    def tasks_done(self) -> int:
+        return self.summary.tasks_done
+
+    @property
+    def seeds(self) -> list[int]:
+        return [self.config["seed"]]
+
+    @property
+    def task_end_reports(self) -> list[list[dict[str, Any]]]:
+        return [self.summary.task_end_reports]
+
+    def bits_seed(self, seed: int) -> None:
+        return None
+
+    def fresh_summary(
+        self, eval_policy: str | None = None, scratch: dict[str, dict[str, float]] | None = None
+    ) -> TrainSummary:
+        """The summary recomputed with the current score table, with ``eval_policy``'s scores
+        (default: the run's) as the headline and ``scratch`` as plasticity's reference."""
+        cfg = self.train_config
+        policy = eval_policy or self.summary.eval_policy
+        return summarize(cfg.sequence, cfg.method, self.summary.run_state(), policy, scratch)
+
+    def metrics(self) -> dict[str, float | None]:
+        scores = self.fresh_summary().scores
+        return {name: getattr(scores, name) for name in self.METRICS}
+
+    @cached_property
+    def evaluations(self) -> list[EvalPoint]:
+        """``eval.csv``, read once, in file order; a point evaluated twice (a resumed run)
+        keeps its last row."""
+        path = self.path / "eval.csv"
+        try:
+            with io.StringIO(read_checked(path).decode(), newline="") as f:
+                rows = [
+                    EvalPoint(
+                        int(row["step"]),
+                        int(row["task"]),
+                        row["game"],
+                        row["policy"],
+                        float(row["mean_return"]),
+                    )
+                    for row in csv.DictReader(f)
+                ]
+        except (OSError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(
+                f"cannot read {str(path)!r} (bad value or missing column {e}); expected the "
+                "columns step, task, game, policy, mean_return"
+            ) from None
+        return list({(p.step, p.task, p.policy): p for p in rows}.values())
+
+    def eval_points(self, policy: str) -> list[EvalPoint]:
+        """The run's evaluations with ``policy`` actions (see :attr:`evaluations`)."""
+        return [p for p in self.evaluations if p.policy == policy]
+
+
+def open_train_run(folder: Path) -> TrainRun:
+    """The train run in ``folder``; ``ValueError`` naming it if it holds none."""
+    return cast(TrainRun, open_run(folder, (TrainRun,)))
+
+
+def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
+    """The config of the run in ``out``; a setting given now (not at its default) must agree
+    with it, but for how the run is carried out (its ``how`` settings)."""
+    path = out / "config.json"
+    if not path.exists():
+        raise ValueError(f"--out {str(out)!r} holds no run to resume (no config.json)")
+    data = read_checked(path)  # CorruptFile names the file itself
     try:
-        return config_from_dict(TrainConfig, run.config)
+        saved: TrainConfig = config_from_dict(TrainConfig, json.loads(data)).resolved()
     except (TypeError, ValueError) as e:
-        raise ValueError(f"{str(run.path)!r} holds an unreadable config.json ({e})") from None
-
-
-def read_run(folder: Path) -> tuple[TrainConfig, dict[str, Any]]:
-    """The config and summary of the train run in ``folder``; ``ValueError`` if it is none."""
-    run = open_run(folder)
-    return train_config(run), run.record
-
-
-def progress_of(summary: dict[str, Any]) -> Progress:
-    """The task-end part of a run's :class:`Progress`, read back from its ``summary.json``."""
-    return Progress(
-        task=summary["tasks_done"],
-        task_ends=summary["task_end_steps"],
-        scores={
-            policy: [row[: i + 1] for i, row in enumerate(part["A_raw"])]
-            for policy, part in summary["by_policy"].items()
-        },
-        reports=summary["task_end_reports"],
-        wall_time_s=summary["wall_time_s"],
-    )
-
-
-def fresh_summary(
-    run: RunFolder, cfg: TrainConfig, scratch: dict[str, dict[str, float]] | None = None
-) -> dict[str, Any]:
-    """``run``'s summary recomputed with the current score table, with ``cfg.eval_policy``'s
-    metrics at the top level (``cfg``: the run's config, its eval policy as wanted)."""
-    return summarize(cfg.sequence, cfg.method, progress_of(run.record), cfg.eval_policy, scratch)
+        raise ValueError(f"--out {str(out)!r} holds no train run to resume ({e})") from None
+    defaults, now, then = flat_values(TrainConfig()), flat_values(given), flat_values(saved)
+    free = how_settings(TrainConfig)
+    for name, value in now.items():
+        if name in free or value == defaults[name] or value == then[name]:
+            continue
+        flag = "--" + name.replace("_", "-")
+        raise ValueError(
+            f"{flag} {value} differs from the run's {then[name]} (config.json); "
+            "a resumed run keeps its settings"
+        )
+    return replace(saved, resume=True, device=given.device, out=str(out))

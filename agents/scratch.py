@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from blip_rl.agents.config import TrainConfig
-from blip_rl.agents.results import scratch_returns
-from blip_rl.agents.rundir import read_run
+from blip_rl.agents.rundir import open_train_run
+from blip_rl.agents.summary import scratch_returns
 
-MUST_MATCH = ("task_steps", "n_envs", "trunk_width", "ppo", "eval_episodes", "episode_cap")
+MUST_MATCH = ("steps_per_task", "n_envs", "trunk_width", "ppo", "eval_episodes", "eval_max_steps")
 """Settings under which a scratch score is a fair reference: the same budget and learner."""
 
 
@@ -22,7 +22,7 @@ def load_scratch(folders: Sequence[str | Path], cfg: TrainConfig) -> dict[str, d
     Raises ``ValueError`` naming the problem if a folder is not a finished-enough scratch run
     of ``cfg``'s platform, games and budget (:data:`MUST_MATCH`).
     """
-    runs = [read_scratch(Path(folder), cfg) for folder in folders]
+    runs = [read_scratch(Path(folder), cfg.resolved()) for folder in folders]
     return {
         policy: {game: statistics.mean(run[policy][game] for run in runs) for game in games}
         for policy, games in runs[0].items()
@@ -33,7 +33,8 @@ def read_scratch(folder: Path, cfg: TrainConfig) -> dict[str, dict[str, float]]:
     """The task-end returns of ``cfg``'s games in one scratch run (see :func:`load_scratch`)."""
     where = f"--scratch {str(folder)!r}"
     try:
-        saved, summary = read_run(folder)
+        run = open_train_run(folder)
+        saved = run.train_config
     except ValueError as e:
         raise ValueError(f"{where} is not a readable run folder ({e})") from None
     if saved.method != "scratch":
@@ -45,7 +46,7 @@ def read_scratch(folder: Path, cfg: TrainConfig) -> dict[str, dict[str, float]]:
         theirs, ours = getattr(saved, name), getattr(cfg, name)
         if theirs != ours:
             raise ValueError(f"{where} has {name} {theirs}, this run {ours}; they must match")
-    returns = scratch_returns(summary)
+    returns = scratch_returns(run.summary)
     names = [g.name for g in cfg.sequence]
     missing = [name for name in names if name not in returns[cfg.eval_policy]]
     if missing:

@@ -31,27 +31,22 @@ from blip_rl.agents.checkpoint import (
     set_rng_state,
 )
 from blip_rl.agents.config import TrainConfig
-from blip_rl.agents.evaluation import evaluate_task
+from blip_rl.agents.evaluation import EVAL_POLICIES, evaluate_task
 from blip_rl.agents.observers import RunObserver
 from blip_rl.agents.policy import BlipActorCriticPolicy, BlipTrunk
-from blip_rl.agents.results import (
-    EVAL_POLICIES,
-    EvalRow,
-    Progress,
-    summarize,
-    task_end_line,
-    write_eval_csv,
-)
+from blip_rl.agents.rundir import TrainRun, write_eval_csv
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.scratch import load_scratch
+from blip_rl.agents.state import EvalRow, RunState
+from blip_rl.agents.summary import TrainSummary, summarize, task_end_line
+from blip_rl.core.fisher import sampled_log_prob
+from blip_rl.core.methods import make_strategy
+from blip_rl.core.numerics import NumericalFault
+from blip_rl.core.strategy import Strategy, attached
 from blip_rl.envs import make_env
-from blip_rl.files import write_json
-from blip_rl.fisher import sampled_log_prob
-from blip_rl.interrupt import DeferredInterrupt, Interrupted
-from blip_rl.methods import make_strategy
-from blip_rl.numerics import NumericalFault, guard_gradients
-from blip_rl.runs import RunFolder, bits_file, write_bits
-from blip_rl.strategy import Strategy
+from blip_rl.infra.files import write_json
+from blip_rl.infra.interrupt import DeferredInterrupt, Interrupted
+from blip_rl.infra.rundir import bits_file, write_bits
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +112,7 @@ class TaskCallback(BaseCallback):
 
 class ContinualTrainer:
     """Learns ``cfg``'s games in order with PPO and ``cfg.method``; writes the run in ``out``.
+    Settings ``cfg`` leaves to the suite are resolved first (:meth:`TrainConfig.resolved`).
 
     Run folder: ``config.json``, ``eval.csv``, ``bits/task_<k>.npz``, ``summary.json`` and
     ``checkpoints/``. With ``resume`` it continues from the newest intact checkpoint.
@@ -137,7 +133,7 @@ class ContinualTrainer:
         observers: Sequence[RunObserver] = (),
         stop: DeferredInterrupt | None = None,
     ) -> None:
-        self.cfg = cfg
+        self.cfg = cfg = cfg.resolved()
         self.observers = observers
         self.stop = stop
         self.out = out
@@ -147,10 +143,10 @@ class ContinualTrainer:
         self.scratch = load_scratch(cfg.scratch, cfg) if cfg.scratch else None
         self.model = self._new_model()
         self.strategy: Strategy = make_strategy(
-            cfg.method, self.model.policy, cfg.blip_config, cfg.ewc
+            cfg.method, self.model.policy, blip=cfg.blip, ewc=cfg.ewc
         )
         self.samples = RecentTransitions(cfg.fisher_samples, self.model.observation_space.dtype)
-        self.progress = Progress()
+        self.state = RunState()
         self.last_checkpoint: Path | None = None
         self.saved_at = -1  # env step of the newest checkpoint written or loaded
         found = latest_checkpoint(self.checkpoints) if resume else None
@@ -160,8 +156,8 @@ class ContinualTrainer:
         writers = [w for w in (o.sb3_writer() for o in observers) if w is not None]
         if writers:
             self.model.set_logger(Logger(folder=None, output_formats=writers))
-        write_eval_csv(out / "eval.csv", self.progress.rows)  # drops rows after the checkpoint
-        self.next_eval = self._next(cfg.evaluate_every)
+        write_eval_csv(out / "eval.csv", self.state.rows)  # drops rows after the checkpoint
+        self.next_eval = self._next(cfg.eval_interval)
         self.next_checkpoint = self._next(cfg.checkpoint_interval)
         self._clock = time.perf_counter()
 
@@ -171,8 +167,9 @@ class ContinualTrainer:
             "policy": self.policy.state_dict(),
             "optimizer": self.policy.optimizer.state_dict(),
             "num_timesteps": self.num_timesteps,
+            # SB3 has no public counter of updates; it only labels train/n_updates in the logs.
             "n_updates": self.model._n_updates,
-            "progress": self.progress.to_dict(),
+            "progress": self.state.to_dict(),
             "strategy": self.strategy.state_dict(),
             "samples": self.samples.state_dict(),
             "rng": rng_state(),
@@ -186,7 +183,7 @@ class ContinualTrainer:
             self.policy.optimizer.load_state_dict(state["optimizer"])
             self.model.num_timesteps = int(state["num_timesteps"])
             self.model._n_updates = int(state["n_updates"])
-            self.progress = Progress.from_dict(state["progress"])
+            self.state = RunState.from_dict(state["progress"])
             self.strategy.load_state_dict(state["strategy"])
             self.samples.load_state_dict(state["samples"])
             set_rng_state(state["rng"])
@@ -223,12 +220,12 @@ class ContinualTrainer:
 
     @property
     def task(self) -> int:
-        return self.progress.task
+        return self.state.task
 
     def _next(self, interval: int) -> int:
         return (self.num_timesteps // interval + 1) * interval
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> TrainSummary:
         """Learn every remaining task; returns the summary (also in ``summary.json``).
 
         Raises:
@@ -249,16 +246,16 @@ class ContinualTrainer:
             self.model.get_env().close()
         return self._write_summary()  # again: with the current score table
 
-    def _write_summary(self) -> dict[str, Any]:
+    def _write_summary(self) -> TrainSummary:
         cfg = self.cfg
-        summary = summarize(self.games, cfg.method, self.progress, cfg.eval_policy, self.scratch)
-        write_json(self.out / "summary.json", summary)
+        summary = summarize(self.games, cfg.method, self.state, cfg.eval_policy, self.scratch)
+        write_json(self.out / "summary.json", summary.to_dict())
         return summary
 
     def _learn_task(self) -> None:
         cfg, task = self.cfg, self.task
         game = self.games[task]
-        start, end = self.progress.task_start, self.progress.task_start + cfg.task_steps
+        start, end = self.state.task_start, self.state.task_start + cfg.steps_per_task
         fresh = self.num_timesteps == start
         log.info(
             "task %d (%s): steps %d..%d%s",
@@ -276,19 +273,14 @@ class ContinualTrainer:
             self.policy.reset_optimizer(cfg.ppo.learning_rate)
             self.samples.clear()
         # EWC's penalty is added in a step pre-hook, after SB3 has clipped the gradient norm:
-        # the penalty term itself is not norm-clipped. The guard runs after it.
-        optimizer = self.policy.optimizer
-        handles = [*self.strategy.attach(optimizer), guard_gradients(optimizer)]
-        try:
+        # the penalty term itself is not norm-clipped.
+        with attached(self.strategy, self.policy.optimizer):
             while self.num_timesteps < end:
                 self._learn_until(min(self.next_checkpoint, end), start, end)
                 if self.num_timesteps < end:
                     self._evaluate_if_due()
                     self._checkpoint(f"step_{self.num_timesteps}")
                     self._stop_if_asked()
-        finally:
-            for handle in handles:
-                handle.remove()
         self._end_task()
 
     def _learn_until(self, until: int, start: int, end: int) -> None:
@@ -302,14 +294,13 @@ class ContinualTrainer:
         )
         if previous is not None:
             previous.close()
-        model.learning_rate = TaskLinearSchedule(cfg.ppo.learning_rate, start, end, until)
-        model._setup_lr_schedule()
+        model.lr_schedule = TaskLinearSchedule(cfg.ppo.learning_rate, start, end, until)
         model.learn(
             until - self.num_timesteps, callback=TaskCallback(self), reset_num_timesteps=False
         )
 
     def _end_task(self) -> None:
-        task, progress, samples = self.task, self.progress, self.samples
+        task, state, samples = self.task, self.state, self.samples
         if len(samples) < self.cfg.fisher_samples:
             samples.top_up(self.model)
         report = self.strategy.on_task_end(
@@ -319,22 +310,22 @@ class ContinualTrainer:
         )
         samples.clear()  # the next task collects its own; keeps task checkpoints small
         rows = self._evaluate()
-        for policy, scores in progress.scores.items():
+        for policy, scores in state.scores.items():
             returns: list[float | None] = [None] * (task + 1)
             for row in rows:
                 if row.policy == policy:
                     returns[row.task] = row.mean_return
             scores.append(returns)
-        progress.task_ends.append(self.num_timesteps)
-        progress.reports.append(report)
-        progress.task = task + 1
-        progress.task_start = self.num_timesteps
+        state.task_ends.append(self.num_timesteps)
+        state.reports.append(report)
+        state.task = task + 1
+        state.task_start = self.num_timesteps
         write_bits(bits_file(self.out, task), self.policy)
         self._checkpoint(f"task_{task}")
         summary = self._write_summary()
         log.info(task_end_line(summary, task, report))
         if self.observers:
-            run = RunFolder(self.out, "train", asdict(self.cfg), summary)
+            run = TrainRun(self.out, asdict(self.cfg), summary.to_dict())
             for observer in self.observers:
                 observer.on_task_end(run)
         self._stop_if_asked()
@@ -375,7 +366,7 @@ class ContinualTrainer:
                     game,
                     j,
                     cfg.eval_episodes,
-                    cfg.episode_cap,
+                    cfg.eval_max_steps,
                     cfg.seed,
                     cfg.n_envs,
                     greedy=policy == "greedy",
@@ -384,16 +375,16 @@ class ContinualTrainer:
                 log.info(
                     "step %d  %-15s %-7s return %8.2f +- %.2f", step, game.name, policy, mean, std
                 )
-        self.progress.rows.extend(rows)
-        write_eval_csv(self.out / "eval.csv", self.progress.rows)
+        self.state.rows.extend(rows)
+        write_eval_csv(self.out / "eval.csv", self.state.rows)
         for observer in self.observers:
             observer.on_evaluate(step, rows)
-        self.next_eval = self._next(cfg.evaluate_every)
+        self.next_eval = self._next(cfg.eval_interval)
         return rows
 
     def _checkpoint(self, name: str) -> None:
         now = time.perf_counter()
-        self.progress.wall_time_s += now - self._clock
+        self.state.wall_time_s += now - self._clock
         self._clock = now
         self.last_checkpoint = save_checkpoint(
             self.checkpoints, name, self.num_timesteps, self.task, self._state()

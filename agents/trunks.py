@@ -7,7 +7,7 @@ from typing import Literal
 
 from torch import nn
 
-from blip_rl.layers import BlipConv2d, BlipLinear
+from blip_rl.core.layers import BlipConv2d, BlipLinear
 
 TrunkName = Literal["atari", "minatar"]
 TRUNKS: tuple[TrunkName, ...] = ("atari", "minatar")

@@ -14,9 +14,9 @@ from ppo_overhead import build, steps_per_second
 from timing import headline, median_seconds
 
 from blip_rl import Blip, BlipConfig
+from blip_rl.agents.presets import PRESETS
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import FISHER_BATCH, policy_log_likelihood
-from blip_rl.envs import SUITES
 
 
 def main() -> None:
@@ -25,19 +25,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4_000, help="env steps timed for fps")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    suite = SUITES[args.suite]
+    preset = PRESETS[args.suite]
     model = build(args.suite, blip=True)
     fps = max(steps_per_second(model, args.steps) for _ in range(args.repeats))
     samples = RecentTransitions(2048, model.observation_space.dtype)
     samples.top_up(model)
-    blip = Blip(model.policy, BlipConfig(fisher_prior=suite.fisher_prior))
+    blip = Blip(model.policy, BlipConfig(fisher_prior=preset.blip.fisher_prior))
 
     def consolidate() -> None:
         blip.consolidate(samples.batches(FISHER_BATCH, model.device), policy_log_likelihood)
 
     seconds = median_seconds(consolidate, args.repeats)
-    task = suite.steps_per_task / fps
-    print(f"{args.suite}: BLIP PPO {fps:.1f} env-steps/s, one task of {suite.steps_per_task:,} "
+    task = preset.steps_per_task / fps
+    print(f"{args.suite}: BLIP PPO {fps:.1f} env-steps/s, one task of {preset.steps_per_task:,} "
           f"steps {task / 3600:.2f} h; task end (Fisher + freezing) {seconds:.2f} s")  # fmt: skip
     headline(f"task end / task time ({args.suite})", seconds / task, "<= 0.01")
 

@@ -13,13 +13,14 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
 import numpy as np
 
-from blip_rl.agents.results import scratch_returns
+from blip_rl.agents.presets import PRESETS
+from blip_rl.agents.rundir import open_train_run
+from blip_rl.agents.summary import scratch_returns
 from blip_rl.envs import SUITES, Game, get_game, make_env
 
 
@@ -45,11 +46,13 @@ def main() -> None:
     parser.add_argument("--random-episodes", type=int, default=100)
     args = parser.parse_args()
     suite = SUITES["minatar"]
-    runs = [scratch_returns(json.loads((d / "summary.json").read_text())) for d in args.scratch]
+    runs = [scratch_returns(open_train_run(d).summary) for d in args.scratch]
     print("game, random, reference (mean over runs), per run")
     for name in suite.games:
         game = get_game(name, suite.platform)
-        rand = random_return(game, args.random_episodes, suite.eval_max_steps, args.seed)
+        rand = random_return(
+            game, args.random_episodes, PRESETS["minatar"].eval_max_steps, args.seed
+        )
         scores = [run[args.policy][name] for run in runs if name in run[args.policy]]
         if not scores:
             print(f"{name}: in none of the scratch runs")

@@ -15,20 +15,20 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from blip_rl.agents.results import EVAL_POLICIES
-from blip_rl.agents.rundir import fresh_summary, train_config
+from blip_rl.agents.evaluation import EVAL_POLICIES
+from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.scratch import load_scratch
-from blip_rl.runs import open_run
 
 COLUMNS = ("acc", "bwt", "mean_plasticity", "frozen")
 
 
 def run_metrics(folder: Path, scratch: list[Path], policy: str) -> dict[str, float | None]:
-    run = open_run(folder)
-    cfg = replace(train_config(run), eval_policy=policy)
+    run = open_train_run(folder)
+    cfg = replace(run.train_config, eval_policy=policy)
     reference = load_scratch(scratch, cfg) if scratch else None
-    fresh = fresh_summary(run, cfg, reference)
-    return {**{k: fresh[k] for k in COLUMNS[:3]}, "frozen": fresh["frozen_fraction"][-1]}
+    fresh = run.fresh_summary(policy, reference)
+    scores = {k: getattr(fresh.scores, k) for k in COLUMNS[:3]}
+    return {**scores, "frozen": fresh.frozen_fraction[-1]}
 
 
 def cell(values: list[float | None]) -> str:

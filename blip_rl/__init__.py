@@ -1,17 +1,23 @@
-"""blip-rl: Bit-Level Information Preserving (BLIP, CVPR 2021) for continual learning."""
+"""blip-rl: Bit-Level Information Preserving (BLIP, CVPR 2021) for continual learning.
 
-from blip_rl.blip import Blip, BlipConfig
-from blip_rl.consolidate import LayerReport, information_gain
-from blip_rl.ewc import Ewc, EwcConfig
-from blip_rl.fisher import fisher_diagonal, sampled_log_prob
-from blip_rl.layers import BlipConv2d, BlipLayer, BlipLinear, blip_layers
-from blip_rl.methods import METHODS, make_strategy
-from blip_rl.metrics import Accuracy, acc_bwt
-from blip_rl.quant import quantize
-from blip_rl.strategy import FineTune, FineTuneFix, Scratch, Strategy
+The library's public API is the core's (see :mod:`blip_rl.core`); the RL agent is in
+:mod:`blip_rl.agents`, the task sequences in :mod:`blip_rl.envs`, the image benchmarks in
+:mod:`blip_rl.classification` and the command line in :mod:`blip_rl.commands`.
+"""
+
+from blip_rl.core.blip import Blip, BlipConfig
+from blip_rl.core.consolidate import LayerReport, information_gain
+from blip_rl.core.ewc import Ewc, EwcConfig
+from blip_rl.core.fisher import fisher_diagonal, sampled_log_prob
+from blip_rl.core.layers import BlipConv2d, BlipLayer, BlipLinear, blip_layers
+from blip_rl.core.methods import METHODS, STRATEGIES, make_strategy
+from blip_rl.core.metrics import Accuracy, acc_bwt, mean_std
+from blip_rl.core.quant import quantize
+from blip_rl.core.strategy import FineTune, FineTuneFix, Scratch, Strategy, attached
 
 __all__ = [
     "METHODS",
+    "STRATEGIES",
     "Accuracy",
     "Blip",
     "BlipConfig",
@@ -26,10 +32,12 @@ __all__ = [
     "Scratch",
     "Strategy",
     "acc_bwt",
+    "attached",
     "blip_layers",
     "fisher_diagonal",
-    "sampled_log_prob",
     "information_gain",
     "make_strategy",
+    "mean_std",
     "quantize",
+    "sampled_log_prob",
 ]

@@ -1,5 +1,5 @@
 import sys
 
-from blip_rl.cli import main
+from blip_rl.commands.main import main
 
 sys.exit(main())

@@ -5,26 +5,29 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from blip_rl.blip import BlipConfig
 from blip_rl.classification.benchmarks import BENCHMARKS
-from blip_rl.config import nested, option
-from blip_rl.device import DEVICES
-from blip_rl.ewc import EwcConfig
-from blip_rl.methods import METHODS
-from blip_rl.tracking import WANDB_MODES
+from blip_rl.core.blip import LIBRARY_DEFAULTS, BlipConfig
+from blip_rl.core.ewc import EwcConfig
+from blip_rl.core.methods import METHODS
+from blip_rl.core.options import nested, option, with_defaults
+from blip_rl.infra.device import DEVICES
+from blip_rl.infra.tracking import WANDB_MODES
 
 
 @dataclass(frozen=True)
 class ClassifyConfig:
     """Defaults follow the paper (spec s.8): SGD, batch 32, lr / 3 after 5 epochs without
-    validation improvement, stop below lr 1e-4 or after 200 epochs, best weights restored."""
+    validation improvement, stop below lr 1e-4 or after 200 epochs, best weights restored.
+    Settings left ``None`` take the benchmark's value in :meth:`resolved`."""
 
     benchmark: str = option("digits5", "task sequence", choices=tuple(BENCHMARKS))
     method: str = option("blip", "continual-learning method", choices=METHODS)
     seeds: tuple[int, ...] = option((0,), "comma-separated seeds, one run each")
     data_dir: str | None = option(None, "folder with the data set files (not for digits5/pdigits)")
     out: str | None = option(
-        None, "run directory [default: runs/<benchmark>__<method>__<seeds>__<unix time>]"
+        None,
+        "run directory [default: runs/<benchmark>__<method>__<seeds>__<unix time>]",
+        how=True,
     )
     epochs: int = option(200, "most epochs per task")
     lr: float | None = option(None, "initial SGD learning rate [default: the benchmark's]")
@@ -34,14 +37,15 @@ class ClassifyConfig:
     batch_size: int = option(32, "training batch size")
     val_fraction: float = option(0.1, "share of each task's training data held out")
     fisher_samples: int = option(8000, "training samples per Fisher estimate (BLIP, EWC)")
-    device: str = option("auto", "torch device", choices=DEVICES)
+    device: str = option("auto", "torch device", choices=DEVICES, how=True)
     wandb: str = option(
         "off",
         "log to Weights & Biases, one W&B run per seed; offline writes under --out for "
         "`wandb sync` later",
         choices=WANDB_MODES,
+        how=True,
     )
-    wandb_project: str = option("blip-rl", "W&B project")
+    wandb_project: str = option("blip-rl", "W&B project", how=True)
     blip: BlipConfig = nested(BlipConfig)
     ewc: EwcConfig = nested(EwcConfig)
 
@@ -66,8 +70,13 @@ class ClassifyConfig:
             raise ValueError(f"seeds must be distinct, got {','.join(map(str, self.seeds))}")
 
     def resolved(self) -> ClassifyConfig:
-        """This config with the benchmark's defaults (lr, Fisher prior) written out, so two
-        configs of the same experiment are equal."""
+        """This config with every setting left ``None`` set: the benchmark's lr and Fisher
+        prior, BLIP's library defaults for the rest; two configs of one experiment, one naming
+        the defaults and one not, are then equal."""
         bench = BENCHMARKS[self.benchmark]
-        prior = self.blip.fisher_prior or bench.fisher_prior
-        return replace(self, lr=self.lr or bench.lr, blip=replace(self.blip, fisher_prior=prior))
+        blip = replace(LIBRARY_DEFAULTS, fisher_prior=bench.fisher_prior)
+        return replace(
+            self,
+            lr=bench.lr if self.lr is None else self.lr,
+            blip=with_defaults(self.blip, blip),
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from blip_rl.layers import BlipConv2d, BlipLinear
+from blip_rl.core.layers import BlipConv2d, BlipLinear
 
 
 class MultiHeadNet(nn.Module):

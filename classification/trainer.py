@@ -11,14 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from blip_rl.capacity import one_line as bits_line
 from blip_rl.classification.benchmarks import Benchmark, Split, Task
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.nets import MultiHeadNet, build_net
-from blip_rl.fisher import sampled_log_prob
-from blip_rl.methods import make_strategy
-from blip_rl.metrics import Accuracy
-from blip_rl.strategy import Strategy
+from blip_rl.core.capacity import one_line as bits_line
+from blip_rl.core.fisher import sampled_log_prob
+from blip_rl.core.methods import make_strategy
+from blip_rl.core.metrics import Accuracy
+from blip_rl.core.numerics import NumericalFault
+from blip_rl.core.strategy import Strategy, attached
 
 log = logging.getLogger(__name__)
 EVAL_BATCH = 1024
@@ -84,37 +85,39 @@ def fit(
     gen: torch.Generator,
 ) -> int:
     """Train head ``task`` and the shared layers with SGD and the paper's plateau schedule;
-    restore the best-validation weights. Returns the number of epochs run."""
+    restore the best-validation weights. Returns the number of epochs run.
+
+    Raises:
+        NumericalFault: a NaN or inf loss; the step was not taken.
+    """
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
-    handles = strategy.attach(optimizer)
     best_loss, _ = evaluate(model, task, split, val_idx, device)
     best_state = snapshot(model)
     patience, epochs_run = cfg.lr_patience, 0
     model.train()
-    for _ in range(cfg.epochs):
-        epochs_run += 1
-        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
-        for x, y in batches(split, order, cfg.batch_size, device):
-            loss = F.cross_entropy(model(x, task), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        val_loss, _ = evaluate(model, task, split, val_idx, device)
-        if val_loss < best_loss:
-            best_loss, patience = val_loss, cfg.lr_patience
-            best_state = snapshot(model)
-            continue
-        patience -= 1
-        if patience <= 0:
-            lr /= cfg.lr_factor
-            if lr < cfg.lr_min:
-                break
-            patience = cfg.lr_patience
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+    with attached(strategy, optimizer):
+        for _ in range(cfg.epochs):
+            epochs_run += 1
+            order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+            for x, y in batches(split, order, cfg.batch_size, device):
+                loss = F.cross_entropy(model(x, task), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            val_loss, _ = evaluate(model, task, split, val_idx, device)
+            if val_loss < best_loss:
+                best_loss, patience = val_loss, cfg.lr_patience
+                best_state = snapshot(model)
+                continue
+            patience -= 1
+            if patience <= 0:
+                lr /= cfg.lr_factor
+                if lr < cfg.lr_min:
+                    break
+                patience = cfg.lr_patience
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
     model.load_state_dict(best_state)
-    for handle in handles:
-        handle.remove()
     return epochs_run
 
 
@@ -130,7 +133,7 @@ def run_seed(
     torch.manual_seed(seed)
     model = build_net(bench.net, tuple(tasks[0].train.x.shape[1:]), cfg.blip.bits).to(device)
     cfg = cfg.resolved()  # the benchmark's lr and Fisher prior where none was given
-    strategy = make_strategy(cfg.method, model, cfg.blip, cfg.ewc)
+    strategy = make_strategy(cfg.method, model, blip=cfg.blip, ewc=cfg.ewc)
     return learn_sequence(model, strategy, tasks, cfg, cfg.lr, seed, device, on_task_end)
 
 
@@ -144,7 +147,12 @@ def learn_sequence(
     device: torch.device,
     on_task_end: TaskEndHook | None = None,
 ) -> SeedResult:
-    """Learn ``tasks`` in order; A[i][j] (test accuracy, fraction) after each task."""
+    """Learn ``tasks`` in order; A[i][j] (test accuracy, fraction) after each task.
+
+    Raises:
+        NumericalFault: a NaN or inf loss or Fisher, naming the task; nothing was updated
+            with it.
+    """
     gen = torch.Generator().manual_seed(seed)
     n = len(tasks)
     acc: list[list[float | None]] = [[None] * n for _ in range(n)]
@@ -155,15 +163,20 @@ def learn_sequence(
         order = torch.randperm(len(task.train), generator=gen)
         n_val = max(1, int(round(cfg.val_fraction * len(order))))
         val_idx, train_idx = order[:n_val], order[n_val:]
-        epochs.append(fit(model, strategy, k, task.train, train_idx, val_idx, cfg, lr, device, gen))
         fisher_idx = train_idx[: cfg.fisher_samples]
-        reports.append(
-            strategy.on_task_end(
-                k,
-                (x for x, _ in batches(task.train, fisher_idx, FISHER_BATCH, device)),
-                lambda m, x, k=k: sampled_log_prob(m(x, k)),
+        try:
+            epochs.append(
+                fit(model, strategy, k, task.train, train_idx, val_idx, cfg, lr, device, gen)
             )
-        )
+            reports.append(
+                strategy.on_task_end(
+                    k,
+                    (x for x, _ in batches(task.train, fisher_idx, FISHER_BATCH, device)),
+                    lambda m, x, k=k: sampled_log_prob(m(x, k)),
+                )
+            )
+        except NumericalFault as e:
+            raise NumericalFault(f"task {k} ({task.name}): {e}") from None
         for j in range(k + 1) if strategy.continual else (k,):
             all_test = torch.arange(len(tasks[j].test))
             acc[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]

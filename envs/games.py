@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Platform = Literal["atari", "minatar"]
+Platform = Literal["atari", "minatar", "fake"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class Game:
 
     Attributes:
         name: short name used on the command line and in result files.
-        platform: ``atari`` (ALE through gymnasium) or ``minatar``.
+        platform: ``atari`` (ALE through gymnasium), ``minatar``, or ``fake`` (random frames,
+            no reward: for tests).
         rom: the ALE ROM id (``kung_fu_master``) or the MinAtar game (``space_invaders``).
         random_score: mean raw return of a uniform random policy (``None`` if not known).
         reference_score: mean raw return of a trained PPO agent (``None`` if not known).
@@ -45,7 +46,8 @@ class Game:
 # over seeds 0-2 of `blip-rl train --suite minatar --method scratch` (500k steps per game,
 # sampled actions, 10 episodes), by `python benchmarks/minatar_scores.py --scratch ...`.
 # asterix and seaquest (not in the default suite): one scratch run of 1M steps, seed 0
-# (asterix: greedy score; seaquest: sampled). See README.
+# (asterix: greedy score; seaquest: sampled). See README. The fake games' reward is always 0;
+# their reference of 1 only gives them normalized scores (0), as real games have.
 SCORES: dict[tuple[Platform, str], Game] = {
     (g.platform, g.name): g
     for g in (
@@ -60,52 +62,30 @@ SCORES: dict[tuple[Platform, str], Game] = {
         Game("freeway", "minatar", "freeway", 0.17, 32.4),
         Game("asterix", "minatar", "asterix", 0.36, 4.5),
         Game("seaquest", "minatar", "seaquest", 0.11, 2.5),
+        Game("fake_a", "fake", "fake_a", 0.0, 1.0),
+        Game("fake_b", "fake", "fake_b", 0.0, 1.0),
+        Game("fake_c", "fake", "fake_c", 0.0, 1.0),
     )
 }
 
 
-RL_BIT_BUDGET = 0.3
-"""Default BLIP bit budget of the RL suites: chosen on MinAtar (README, plasticity ablation)."""
-
-
 @dataclass(frozen=True)
 class Suite:
-    """A platform, its default game sequence and suite-specific defaults.
-
-    Attributes:
-        fisher_prior: f0 of BLIP's prior Fisher (Atari: the authors' value).
-        eval_max_steps: agent steps per evaluation episode at most (Atari: 108k frames).
-        steps_per_task: env steps per game (Atari: the paper's 10M).
-        bit_budget: BLIP's share of still-free bits frozen per task at most (1: the paper).
-        snap: whether BLIP snaps weights to their centers at task end (the paper's code: on).
-    """
+    """A platform and its default game sequence."""
 
     platform: Platform
     games: tuple[str, ...]
-    fisher_prior: float
-    eval_max_steps: int
-    steps_per_task: int
-    bit_budget: float = RL_BIT_BUDGET
-    snap: bool = False
 
 
 SUITES: dict[str, Suite] = {
     "atari6": Suite(
-        "atari",
-        ("kungfu", "boxing", "jamesbond", "krull", "riverraid", "spaceinvaders"),
-        fisher_prior=5e-18,
-        eval_max_steps=27_000,
-        steps_per_task=10_000_000,
+        "atari", ("kungfu", "boxing", "jamesbond", "krull", "riverraid", "spaceinvaders")
     ),
-    "minatar": Suite(
-        "minatar",
-        ("breakout", "space_invaders", "freeway"),
-        fisher_prior=5e-18,
-        eval_max_steps=5_000,
-        steps_per_task=500_000,
-    ),
+    "minatar": Suite("minatar", ("breakout", "space_invaders", "freeway")),
+    "fake": Suite("fake", ("fake_a", "fake_b")),
 }
-"""The paper's Atari sequence, and a MinAtar sequence that learns in minutes on a CPU."""
+"""The paper's Atari sequence, a MinAtar sequence that learns in minutes on a CPU, and two fake
+games that check the whole pipeline in seconds (nothing is learned)."""
 
 
 def ale_roms() -> tuple[str, ...]:

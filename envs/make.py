@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
+from gymnasium.wrappers import TimeLimit
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from blip_rl.envs.games import Game
@@ -21,12 +24,20 @@ def make_env(
     """``n_envs`` seeded copies of ``game`` for training (``train=True``) or evaluation.
 
     Observations are uint8 channel-first images: (n_envs, 4, 84, 84) for Atari, (n_envs, 10,
-    10, 10) for MinAtar. ``max_episode_steps`` caps an episode in agent steps.
+    10, 10) for MinAtar and the fake games. ``max_episode_steps`` caps an episode in agent
+    steps. Only Atari's training differs from its evaluation (lives, reward clipping).
     """
     if game.platform == "atari":
         from blip_rl.envs.atari import make_atari
 
         return make_atari(game.rom, n_envs, seed, train, max_episode_steps, VEC_ENVS[vec_env])
-    from blip_rl.envs.minatar import make_minatar
+    if game.platform == "fake":
+        from blip_rl.envs.fake import FakeGame as env_class
+    else:
+        from blip_rl.envs.minatar import MinAtarEnv as env_class
 
-    return make_minatar(game.rom, n_envs, seed, train, max_episode_steps, VEC_ENVS[vec_env])
+    def build() -> gym.Env:
+        env = env_class(game.rom)
+        return env if max_episode_steps is None else TimeLimit(env, max_episode_steps)
+
+    return make_vec_env(build, n_envs=n_envs, seed=seed, vec_env_cls=VEC_ENVS[vec_env])

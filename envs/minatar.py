@@ -13,9 +13,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.wrappers import TimeLimit
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 CHANNELS = 10
 """The most channels of any MinAtar game (seaquest)."""
@@ -65,26 +62,3 @@ class MinAtarEnv(gym.Env):
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         reward, terminal = self.game.act(int(action))
         return self._observe(), float(reward), bool(terminal), False, {}
-
-
-def make_minatar(
-    game: str,
-    n_envs: int,
-    seed: int,
-    train: bool,
-    max_episode_steps: int | None = None,
-    vec_env_cls: type[VecEnv] = DummyVecEnv,
-) -> VecEnv:
-    """``n_envs`` copies of a MinAtar game: uint8 (n_envs, 10, 10, 10) observations.
-
-    Training and evaluation see the same game (MinAtar's sticky actions, raw rewards);
-    ``train`` is accepted for symmetry with :func:`~blip_rl.envs.atari.make_atari`.
-    ``max_episode_steps`` caps an episode in agent steps.
-    """
-    del train
-
-    def build() -> gym.Env:
-        env = MinAtarEnv(game)
-        return env if max_episode_steps is None else TimeLimit(env, max_episode_steps)
-
-    return make_vec_env(build, n_envs=n_envs, seed=seed, vec_env_cls=vec_env_cls)

@@ -1,5 +1,5 @@
-"""``python tests/killer.py POINT -- blip-rl args``: run the CLI in this process and SIGKILL it
-at ``POINT``, as a crash or an out-of-memory kill would, leaving whatever is on disk then.
+"""Kill points: :func:`arm` makes this process SIGKILL itself at ``POINT``, as a crash or an
+out-of-memory kill would, leaving whatever is on disk then (see ``kill_at`` in tests/cli.py).
 
 POINT is ``kind:n``:
     ``step:n``         at the first env step >= n (mid-task; n is a global env step),
@@ -13,13 +13,11 @@ POINT is ``kind:n``:
 
 import os
 import signal
-import sys
 
 import blip_rl.agents.checkpoint
 import blip_rl.agents.trainer
-import blip_rl.blip
-import blip_rl.files
-from blip_rl.cli import main
+import blip_rl.core.blip
+import blip_rl.infra.files
 
 
 def die() -> None:
@@ -70,14 +68,8 @@ def arm(point: str) -> None:
 
         blip_rl.agents.checkpoint.atomic_write_bytes = write
     elif kind == "consolidate":
-        kill_on_call(blip_rl.blip, "consolidate_layer", n)
+        kill_on_call(blip_rl.core.blip, "consolidate_layer", n)
     elif kind == "fsync":
-        kill_on_call(blip_rl.files.os, "fsync", n)
+        kill_on_call(blip_rl.infra.files.os, "fsync", n)
     else:
         raise SystemExit(f"unknown kill point {point!r}")
-
-
-if __name__ == "__main__":
-    arm(sys.argv[1])
-    assert sys.argv[2] == "--"
-    sys.exit(main(sys.argv[3:]))

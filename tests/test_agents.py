@@ -1,5 +1,6 @@
 """The continual PPO agent: policy, the RL loop with every method, checkpoints and resume,
-and the command line, on tiny real Atari and MinAtar runs."""
+and the command line: unit tests on the fake image games (random frames, no reward), end to
+end on tiny real MinAtar and Atari runs."""
 
 import csv
 import json
@@ -9,14 +10,16 @@ import numpy as np
 import pytest
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.envs import FakeImageEnv
+from stable_baselines3.common.vec_env import DummyVecEnv
 
 from blip_rl import blip_layers
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.checkpoint import read_checkpoint
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import ContinualTrainer, TaskLinearSchedule
-from blip_rl.cli import main
-from blip_rl.clip import freeze_radius
+from blip_rl.commands.main import main
+from blip_rl.core.clip import freeze_radius
 from blip_rl.envs import get_game, make_env
 from tests.cli import assert_one_line_error, run_cli
 
@@ -31,9 +34,12 @@ def train(out, *args):
     return json.loads((out / "summary.json").read_text())
 
 
-def policy_at(out, checkpoint, game="breakout", n_tasks=2):
-    """The MinAtar policy saved in ``out``'s checkpoint ``checkpoint``."""
-    env = make_env(get_game(game, "minatar"), 2, seed=0, train=True)
+FAKE = ("--suite", "fake")
+
+
+def policy_at(out, checkpoint, n_tasks=2):
+    """The policy (MinAtar-shaped trunk) saved in ``out``'s checkpoint ``checkpoint``."""
+    env = make_env(get_game("fake_a", "fake"), 2, seed=0, train=True)
     model = PPO(BlipActorCriticPolicy, env, n_steps=32, batch_size=32,
                 policy_kwargs={"n_tasks": n_tasks}, device="cpu")  # fmt: skip
     state = read_checkpoint(out / "checkpoints" / checkpoint).state
@@ -46,10 +52,15 @@ def eval_rows(out):
         return list(csv.DictReader(f))
 
 
+ATARI_SLOW = pytest.mark.slow  # the 84x84 trunk and ALE: seconds per method
+
+
 @pytest.mark.parametrize(
-    "suite, games", [("minatar", "breakout,asterix"), ("atari6", "kungfu,boxing")]
+    "method, suite, games",
+    [(m, "minatar", "breakout,asterix") for m in ("blip", "ewc", "ft")]
+    + [("blip", "atari6", "kungfu,boxing")]
+    + [pytest.param(m, "atari6", "kungfu,boxing", marks=ATARI_SLOW) for m in ("ewc", "ft")],
 )
-@pytest.mark.parametrize("method", ["blip", "ewc", "ft"])
 def test_every_method_learns_a_two_game_sequence_and_writes_the_run(tmp_path, suite, games, method):
     out = tmp_path / "run"
     summary = train(out, "--suite", suite, "--games", games, "--method", method,
@@ -84,8 +95,7 @@ def test_every_method_learns_a_two_game_sequence_and_writes_the_run(tmp_path, su
 
 def test_blip_keeps_frozen_trunk_in_its_intervals_and_old_heads_fixed(tmp_path):
     out = tmp_path / "run"
-    train(out, "--suite", "minatar", "--games", "breakout,freeway", "--steps-per-task", "256",
-          "--n-epochs", "4", "--learning-rate", "0.01")  # fmt: skip
+    train(out, *FAKE, "--steps-per-task", "256", "--n-epochs", "4", "--learning-rate", "0.01")
     after_0, after_1 = policy_at(out, "task_0"), policy_at(out, "task_1")
     ckpt_1 = {name: dict(layer.named_parameters()) for name, layer in blip_layers(after_1)}
     moved = False
@@ -105,8 +115,7 @@ def test_blip_keeps_frozen_trunk_in_its_intervals_and_old_heads_fixed(tmp_path):
 
 def test_a_crashed_run_resumes_at_its_last_checkpoint_without_retraining(tmp_path, monkeypatch):
     out = tmp_path / "run"
-    args = ["--suite", "minatar", "--games", "breakout,asterix", "--steps-per-task", "192",
-            "--checkpoint-interval", "64", "--method", "ewc"]  # fmt: skip
+    args = [*FAKE, "--steps-per-task", "192", "--checkpoint-interval", "64", "--method", "ewc"]
     end_task = ContinualTrainer._end_task
 
     def crash_in_task_1(self):
@@ -129,7 +138,7 @@ def test_a_crashed_run_resumes_at_its_last_checkpoint_without_retraining(tmp_pat
     summary = json.loads((out / "summary.json").read_text())
     assert summary["task_end_steps"] == [192, 384]  # task 1 finished, task 0 not redone
     assert (out / "bits" / "task_0.npz").read_bytes() == bits_0
-    assert "resuming" in proc.stderr and "task 0 (breakout)" not in proc.stderr
+    assert "resuming" in proc.stderr and "task 0 (fake_a)" not in proc.stderr
     assert eval_rows(out)[: len(rows_before)] == rows_before
     steps = [int(r["step"]) for r in eval_rows(out)]
     assert steps == sorted(steps)
@@ -141,7 +150,7 @@ def test_a_crashed_run_resumes_at_its_last_checkpoint_without_retraining(tmp_pat
 
 def test_resuming_a_finished_run_changes_nothing(tmp_path):
     out = tmp_path / "run"
-    train(out, "--suite", "minatar", "--games", "breakout", "--steps-per-task", "64")
+    train(out, *FAKE, "--games", "fake_a", "--steps-per-task", "64")
     before = (out / "checkpoints" / "task_0" / "state.pt").read_bytes()
     proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path)
     assert proc.returncode == 0 and "task 0" not in proc.stderr
@@ -149,7 +158,7 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path):
 
 
 def test_policy_works_alone_in_sb3_ppo_and_survives_save_load(tmp_path):
-    env = make_env(get_game("kungfu", "atari"), 2, seed=0, train=True)
+    env = DummyVecEnv([lambda: FakeImageEnv(18, 84, 84, 4, channel_first=True)] * 2)
     model = PPO(BlipActorCriticPolicy, env, n_steps=16, batch_size=16, n_epochs=1,
                 policy_kwargs={"n_tasks": 3}, device="cpu")  # fmt: skip
     model.policy.set_task(2)
@@ -221,7 +230,7 @@ def test_an_unwritable_run_directory_is_refused(tmp_path):
 
 def test_an_existing_run_is_never_overwritten_or_resumed_with_other_settings(tmp_path):
     out = tmp_path / "run"
-    train(out, "--suite", "minatar", "--games", "breakout", "--steps-per-task", "64")
+    train(out, *FAKE, "--games", "fake_a", "--steps-per-task", "64")
     files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     proc = run_cli("train", "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 2 and "is not empty; pass --resume" in proc.stderr
@@ -233,7 +242,7 @@ def test_an_existing_run_is_never_overwritten_or_resumed_with_other_settings(tmp
 
 def test_a_broken_checkpoint_is_reported_not_trained_over(tmp_path):
     out = tmp_path / "run"
-    train(out, "--suite", "minatar", "--games", "breakout", "--steps-per-task", "64")
+    train(out, *FAKE, "--games", "fake_a", "--steps-per-task", "64")
     (out / "checkpoints" / "task_0" / "state.pt").unlink()
     summary = (out / "summary.json").read_bytes()
     proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path)
@@ -243,7 +252,7 @@ def test_a_broken_checkpoint_is_reported_not_trained_over(tmp_path):
 
 
 def test_subprocess_envs_learn_exactly_as_in_process_envs(tmp_path):
-    args = ("--suite", "minatar", "--games", "breakout,space_invaders", "--steps-per-task", "128")
+    args = (*FAKE, "--steps-per-task", "128")
     summaries = {v: train(tmp_path / v, *args, "--vec-env", v) for v in ("dummy", "subproc")}
     assert summaries["subproc"]["A_raw"] == summaries["dummy"]["A_raw"]
     assert eval_rows(tmp_path / "subproc") == eval_rows(tmp_path / "dummy")

@@ -2,11 +2,11 @@
 themselves are measured by `make bench`, not here)."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run_script
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 HEADLINE = re.compile(r"^[^:]+: [-+.\deE]+ \(target [<>]= [\d.]+\)$")
@@ -22,9 +22,7 @@ HEADLINE = re.compile(r"^[^:]+: [-+.\deE]+ \(target [<>]= [\d.]+\)$")
     ],
 )
 def test_each_benchmark_ends_with_its_headline_ratio(script, args):
-    proc = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True
-    )
+    proc = run_script(BENCHMARKS / script, *args)
     assert proc.returncode == 0, proc.stderr
     assert HEADLINE.match(proc.stdout.strip().splitlines()[-1]), proc.stdout
 

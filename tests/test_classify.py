@@ -10,8 +10,8 @@ from blip_rl.classification.benchmarks import get_benchmark
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.nets import mlp
 from blip_rl.classification.trainer import learn_sequence
-from blip_rl.cli import main
-from blip_rl.strategy import Strategy
+from blip_rl.commands.main import main
+from blip_rl.core.strategy import Strategy
 from tests.cli import assert_one_line_error, run_cli
 from tests.datafiles import write_cifar10, write_cifar100, write_mnist
 

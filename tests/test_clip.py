@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from blip_rl import Blip, BlipConfig, BlipConv2d, BlipLinear, quantize
-from blip_rl.clip import freeze_radius
+from blip_rl.core.clip import freeze_radius
 
 
 def random_state(layer, bits, gen):

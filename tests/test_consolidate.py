@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 from torch import nn
 
 from blip_rl import Blip, BlipConfig, BlipLinear, information_gain, quantize
-from blip_rl.consolidate import bits_to_freeze, running_fisher
-from blip_rl.ewc import EwcConfig
-from blip_rl.methods import make_strategy
-from blip_rl.numerics import NumericalFault
+from blip_rl.core.consolidate import bits_to_freeze, running_fisher
+from blip_rl.core.ewc import EwcConfig
+from blip_rl.core.methods import make_strategy
+from blip_rl.core.numerics import NumericalFault
 
 
 @settings(max_examples=200, deadline=None)
@@ -100,7 +100,7 @@ def test_second_task_uses_t_and_the_running_fisher():
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_a_non_finite_fisher_is_never_consolidated(method, bad):
     model = nn.Sequential(BlipLinear(1, 1, bias=False))
-    strategy = make_strategy(method, model, BlipConfig(), EwcConfig())
+    strategy = make_strategy(method, model, blip=BlipConfig(), ewc=EwcConfig())
     before = {k: v.clone() for k, v in model.state_dict().items()}
     saved = strategy.state_dict()
     with pytest.raises(NumericalFault, match=r"Fisher information of 0\.weight has 1 NaN or inf"):

@@ -10,8 +10,6 @@ import random
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,23 +18,17 @@ import pytest
 import torch
 
 from tests.cli import TWO_TASKS as RUN
-from tests.cli import run_cli
-
-KILLER = Path(__file__).with_name("killer.py")
+from tests.cli import run_cli, start_cli
 
 
-def train(out, *extra, cwd):
-    return run_cli("train", "--out", str(out), *RUN, *extra, cwd=cwd)
+def train(out, *extra, cwd, kill_at=None):
+    return run_cli("train", "--out", str(out), *RUN, *extra, cwd=cwd, kill_at=kill_at)
 
 
 def killed(out, point, cwd):
     """``blip-rl train`` (resuming if the run exists) SIGKILLed at ``point`` (tests/killer.py)."""
     resume = ["--resume"] if (out / "config.json").exists() else []
-    proc = subprocess.run(
-        [sys.executable, str(KILLER), point, "--", "train", "--out", str(out),
-         *RUN, *resume],  # fmt: skip
-        capture_output=True, text=True, cwd=cwd,
-    )  # fmt: skip
+    proc = train(out, *resume, cwd=cwd, kill_at=point)
     assert proc.returncode == -signal.SIGKILL, f"{point} was never reached:\n{proc.stderr}"
     return proc.stderr
 
@@ -124,29 +116,24 @@ def test_killed_at_each_kind_of_point_and_resumed_ends_as_if_never_killed(tmp_pa
 def test_killed_at_random_points_and_resumed_ends_as_if_never_killed(tmp_path, reference, seed):
     rng, out, sessions = random.Random(seed), tmp_path / "run", []
 
-    def command(*before):
-        resume = ["--resume"] if (out / "config.json").exists() else []
-        return [sys.executable, *before, "train", "--out", str(out), *RUN, *resume]
+    def resume():
+        return ["--resume"] if (out / "config.json").exists() else []
 
     for _ in range(3):
         kind = rng.choice(["step", "eval", "checkpoint", "consolidate", "fsync"])
         n = rng.randint(64, 760) if kind == "step" else rng.randint(1, 4)
         newest = newest_step(out) if out.exists() else None
-        proc = subprocess.run(
-            command(str(KILLER), f"{kind}:{n}", "--"), capture_output=True, text=True, cwd=tmp_path
-        )
+        proc = train(out, *resume(), cwd=tmp_path, kill_at=f"{kind}:{n}")
         sessions.append((proc.stderr, newest))
         if proc.returncode == 0:  # the point lay beyond what was left to do
             break
         assert proc.returncode == -signal.SIGKILL, proc.stderr
     # and one kill from outside, at a random moment
     newest = newest_step(out)
-    child = subprocess.Popen(
-        command("-m", "blip_rl"), cwd=tmp_path, stderr=subprocess.PIPE, text=True
-    )
-    time.sleep(rng.uniform(3.0, 9.0))
+    child = start_cli("train", "--out", str(out), *RUN, *resume(), cwd=tmp_path)
+    time.sleep(rng.uniform(0.5, 2.0))
     child.send_signal(signal.SIGKILL)
-    sessions.append((child.communicate()[1], newest))
+    sessions.append((child.wait().stderr, newest))
     resume_until_done(out, tmp_path, sessions)
     assert_same_run(out, reference)
     assert_resumed_from_the_newest_checkpoint(sessions)
@@ -237,13 +224,10 @@ LONGER = [*RUN, "--steps-per-task", "1024"]
 
 def training_past_its_first_checkpoint(out, cwd):
     """A ``blip-rl train`` process that has written its first checkpoint (step 128)."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "blip_rl", "train", "--out", str(out), *LONGER],
-        cwd=cwd, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    child = start_cli("train", "--out", str(out), *LONGER, cwd=cwd)
     while not (out / "checkpoints" / "step_128").exists():
-        assert child.poll() is None, child.stderr.read()
-        time.sleep(0.05)
+        assert child.poll() is None, child.wait().stderr
+        time.sleep(0.01)
     return child
 
 
@@ -252,7 +236,7 @@ def test_a_signal_stops_the_run_with_a_checkpoint_and_a_resume_hint(tmp_path, si
     out = tmp_path / "run"
     child = training_past_its_first_checkpoint(out, tmp_path)
     child.send_signal(signum)
-    stderr = child.communicate(timeout=120)[1]
+    stderr = child.wait(timeout=120).stderr
     assert child.returncode == status, stderr
     last = stderr.strip().splitlines()[-1]
     stopped = re.fullmatch(
@@ -280,7 +264,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_run_still_resumes(tmp_path):
     child.send_signal(signal.SIGINT)
     time.sleep(0.01)
     child.send_signal(signal.SIGINT)
-    stderr = child.communicate(timeout=120)[1]
+    stderr = child.wait(timeout=120).stderr
     assert child.returncode == 130 and "Traceback" not in stderr, stderr
     assert "resume with: blip-rl train --out" in stderr.strip().splitlines()[-1]
     proc = run_cli("train", "--out", str(out), *LONGER, "--resume", cwd=tmp_path)

@@ -17,8 +17,8 @@ from rich.console import Console
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.progress import TerminalProgress
 from blip_rl.agents.trainer import ContinualTrainer
-from blip_rl.capacity import total
-from tests.cli import assert_one_line_error
+from blip_rl.core.capacity import total
+from tests.cli import assert_one_line_error, run_cli
 from tests.test_agents import TINY
 from tests.wandbfile import history, run_record
 
@@ -32,14 +32,8 @@ def offline_env(tmp_path):
 
 
 def train_cli(tmp_path, out, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "blip_rl", "train", "--out", str(out), "--device", "cpu"]
-        + [*TINY, *GAMES, *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=offline_env(tmp_path),
-    )
+    return run_cli("train", "--out", str(out), "--device", "cpu", *TINY, *GAMES, *args,
+                   cwd=tmp_path, env=offline_env(tmp_path))  # fmt: skip
 
 
 def wandb_file(out):
@@ -77,11 +71,9 @@ def test_an_offline_wandb_run_holds_every_eval_key_and_the_task_end_charts(tmp_p
 
 def test_an_offline_classify_run_logs_one_wandb_run_per_seed(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.run(
-        [sys.executable, "-m", "blip_rl", "classify", "--out", str(out), "--epochs", "1",
-         "--seeds", "0,1", "--device", "cpu", "--wandb", "offline"],
-        capture_output=True, text=True, cwd=tmp_path, env=offline_env(tmp_path),
-    )  # fmt: skip
+    proc = run_cli("classify", "--out", str(out), "--epochs", "1", "--seeds", "0,1",
+                   "--device", "cpu", "--wandb", "offline", cwd=tmp_path,
+                   env=offline_env(tmp_path))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     paths = sorted((out / "wandb").glob("offline-run-*/run-*.wandb"))
     seeds = sorted(next(t for t in run_record(p).tags if t.startswith("seed:")) for p in paths)
@@ -113,7 +105,7 @@ def test_online_wandb_without_a_login_fails_in_one_line_and_writes_nothing(tmp_p
 
 def test_wandb_is_not_imported_when_off(tmp_path):
     code = (
-        "import sys; from blip_rl.cli import main; "
+        "import sys; from blip_rl.commands.main import main; "
         f"main({['train', '--out', str(tmp_path / 'run'), '--device', 'cpu', *TINY, *GAMES]}); "
         "assert 'wandb' not in sys.modules, 'wandb imported'"
     )
@@ -128,7 +120,9 @@ def test_progress_bars_show_each_task_with_fps_and_eta_and_log_each_task_end(tmp
     )  # fmt: skip
     cfg = replace(tiny, ppo=replace(tiny.ppo, n_steps=32, n_minibatches=2, n_epochs=1))
     screen = io.StringIO()
-    bars = TerminalProgress(2, cfg.task_steps, Console(file=screen, force_terminal=True, width=140))
+    bars = TerminalProgress(
+        2, cfg.steps_per_task, Console(file=screen, force_terminal=True, width=140)
+    )
     with caplog.at_level(logging.INFO):
         handlers = logging.getLogger().handlers[:]
         try:

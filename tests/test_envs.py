@@ -71,3 +71,17 @@ def test_normalized_score_is_clipped_to_unit_interval():
     assert boxing.normalize(1000.0) == 1.0
     assert boxing.normalize(-5.0) == 0.0
     assert boxing.normalize(46.4) == pytest.approx((46.4 - 0.1) / (92.7 - 0.1))
+
+
+def test_fake_games_are_minatar_shaped_and_reproducible_from_their_seed():
+    def rollout(seed):
+        env = make_env(get_game("fake_a", "fake"), 2, seed=seed, train=True)
+        frames = [env.reset()] + [env.step(np.array([1, 2]))[0] for _ in range(12)]
+        env.close()
+        return frames
+
+    frames = rollout(3)
+    assert frames[0].shape == (2, CHANNELS, 10, 10) and frames[0].dtype == np.uint8
+    assert all(np.array_equal(a, b) for a, b in zip(frames, rollout(3)))
+    assert not all(np.array_equal(a, b) for a, b in zip(frames, rollout(4)))
+    assert SUITES["fake"].games == ("fake_a", "fake_b")

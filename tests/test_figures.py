@@ -7,10 +7,11 @@ from PIL import Image
 
 from blip_rl.agents import BlipTrunk
 from blip_rl.agents.plots import train_figures
-from blip_rl.cli import main
+from blip_rl.commands.main import main
+from blip_rl.commands.runs import open_run
 from blip_rl.envs import get_game, make_env
-from blip_rl.heatmap import default_tensor, heatmap_figure, task_panels, weight_grid
-from blip_rl.runs import frozen_bits, open_run
+from blip_rl.infra.heatmaps import default_tensor, heatmap_figure, task_panels, weight_grid
+from blip_rl.infra.rundir import frozen_bits
 from tests.cli import assert_one_line_error, run_cli
 from tests.test_agents import train
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import blip_rl.files as files
-from blip_rl.files import CorruptFile, atomic_write_bytes, read_checked, write_json
+import blip_rl.infra.files as files
+from blip_rl.infra.files import CorruptFile, atomic_write_bytes, read_checked, write_json
 
 
 def test_every_file_written_is_listed_in_a_sha256sum_compatible_list(tmp_path):

@@ -106,7 +106,7 @@ def test_log_likelihood_must_be_per_sample():
     [(3, 1, 0, 1), ((3, 2), (2, 1), (1, 2), (2, 1)), (8, 4, 0, 1)],
 )
 def test_conv_patches_equal_unfold(kernel, stride, padding, dilation):
-    from blip_rl.fisher import conv_patches
+    from blip_rl.core.fisher import conv_patches
 
     layer = BlipConv2d(2, 3, kernel, stride=stride, padding=padding, dilation=dilation)
     x = torch.randn(3, 2, 20, 19)

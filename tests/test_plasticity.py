@@ -90,7 +90,7 @@ def test_a_scratch_reference_with_another_budget_is_refused(tmp_path, scratch_ru
     scratch_dir, _ = scratch_run
     proc = run_cli("train", "--out", str(tmp_path / "x"), *GAMES[:4], "--steps-per-task", "512",
                    "--scratch", str(scratch_dir), cwd=tmp_path)  # fmt: skip
-    assert_one_line_error(proc, "task_steps 256, this run 512")
+    assert_one_line_error(proc, "steps_per_task 256, this run 512")
     proc = run_cli("inspect", str(tmp_path / "missing"), cwd=tmp_path)
     assert_one_line_error(proc, "holds no finished task of a blip-rl run")
     proc = run_cli("inspect", str(scratch_dir), "--scratch", str(tmp_path), cwd=tmp_path)
@@ -100,22 +100,23 @@ def test_a_scratch_reference_with_another_budget_is_refused(tmp_path, scratch_ru
 def test_rl_suites_default_to_a_bit_budget_and_the_paper_is_one_flag_away():
     from blip_rl import BlipConfig
     from blip_rl.agents.config import TrainConfig
-    from blip_rl.envs.games import RL_BIT_BUDGET
+    from blip_rl.agents.presets import RL_BIT_BUDGET
+    from blip_rl.core.blip import LIBRARY_DEFAULTS
 
-    default = TrainConfig(suite="minatar").blip_config
-    assert (default.bit_budget, default.snaps) == (RL_BIT_BUDGET, False)
-    paper = TrainConfig(suite="atari6", blip=BlipConfig(bit_budget=1.0, snap=True)).blip_config
-    assert (paper.bit_budget, paper.snaps, paper.prior) == (1.0, True, 5e-18)
-    assert BlipConfig().snaps and BlipConfig().bit_budget is None  # classification: the paper
+    default = TrainConfig(suite="minatar").resolved().blip
+    assert (default.bit_budget, default.snap) == (RL_BIT_BUDGET, False)
+    paper = TrainConfig(suite="atari6", blip=BlipConfig(bit_budget=1.0, snap=True)).resolved().blip
+    assert (paper.bit_budget, paper.snap, paper.fisher_prior) == (1.0, True, 5e-18)
+    assert LIBRARY_DEFAULTS.snap and LIBRARY_DEFAULTS.bit_budget == 1.0  # classification: the paper
 
 
 def test_a_checkpoint_of_the_older_score_format_is_refused_not_misread():
-    from blip_rl.agents.results import Progress
+    from blip_rl.agents.state import RunState
 
-    state = Progress().to_dict()
-    assert Progress.from_dict(state) == Progress()
+    state = RunState().to_dict()
+    assert RunState.from_dict(state) == RunState()
     with pytest.raises(ValueError, match="start a new run"):
-        Progress.from_dict({**state, "scores": [[4.2]]})
+        RunState.from_dict({**state, "scores": [[4.2]]})
 
 
 def test_the_resampled_fisher_draws_actions_from_the_active_actor_not_the_rollout():

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blip_rl import quantize
-from blip_rl.quant import quantize_into
+from blip_rl.core.quant import quantize_into
 
 
 def eq2(u: float, n: int) -> float:

@@ -7,8 +7,7 @@ import statistics
 
 import pytest
 
-from blip_rl.agents.rundir import fresh_summary, train_config
-from blip_rl.runs import open_run
+from blip_rl.commands.runs import open_run
 from tests.cli import assert_one_line_error, run_cli
 from tests.test_agents import TINY
 
@@ -38,9 +37,7 @@ def test_a_sweep_runs_every_method_and_seed_and_aggregates_over_seeds(swept):
         run = open_run(out / name)
         assert run.method == name.split("__")[0] and run.seeds == [int(name[-1])]
         assert run.tasks_done == 2  # a normal, finished run folder
-        assert float(per_run[name]["acc"]) == pytest.approx(
-            fresh_summary(run, train_config(run))["acc"]
-        )
+        assert float(per_run[name]["acc"]) == pytest.approx(run.fresh_summary().scores.acc)
     summary = {r["method"]: r for r in rows(out / "summary.csv")}
     assert list(summary) == ["blip", "ft"]
     for method, row in summary.items():
@@ -62,20 +59,18 @@ def test_a_relaunched_sweep_skips_finished_runs(swept):
 
 
 def test_a_failed_run_is_reported_and_the_others_finish(tmp_path):
-    out = tmp_path / "s"
-    first = run_cli(
-        "sweep", "--out", str(out), *SWEEP[:2], "--seeds", "0", *SWEEP[4:], cwd=tmp_path
-    )
+    out, blip = tmp_path / "s", ["--methods", "blip", *SWEEP[4:]]
+    first = run_cli("sweep", "--out", str(out), *blip, "--seeds", "0", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     (out / "blip__0" / "summary.json").unlink()  # as if it had crashed after its first task
     for state in (out / "blip__0" / "checkpoints").glob("*/state.pt"):
         state.write_bytes(b"garbage")  # no intact checkpoint left
-    proc = run_cli("sweep", "--out", str(out), *SWEEP, cwd=tmp_path)
+    proc = run_cli("sweep", "--out", str(out), *blip, "--seeds", "0,1", cwd=tmp_path)
     assert proc.returncode == 1
     assert "FAILED blip__0: blip-rl train: error:" in proc.stdout
     errors = {r["run"]: r["error"] for r in rows(out / "runs.csv")}
     assert errors["blip__0"].startswith("blip-rl train: error:")
-    assert [r for r, e in errors.items() if not e] == ["blip__1", "ft__0", "ft__1"]
+    assert [r for r, e in errors.items() if not e] == ["blip__1"]
     summary = {r["method"]: r for r in rows(out / "summary.csv")}
     assert (summary["blip"]["runs"], summary["blip"]["failed"]) == ("1", "1")
 

@@ -1,0 +1,64 @@
+"""``blip-rl classify``: run a continual image-classification benchmark over seeds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from blip_rl.classification.benchmarks import get_benchmark
+from blip_rl.classification.config import ClassifyConfig
+from blip_rl.classification.recorder import SeedRecorder
+from blip_rl.classification.results import format_results, summarize
+from blip_rl.classification.trainer import run_seed
+from blip_rl.commands.command import Command
+from blip_rl.core.numerics import NumericalFault
+from blip_rl.infra.device import resolve_device
+from blip_rl.infra.files import check_writable_dir, write_json
+from blip_rl.infra.flags import fail
+from blip_rl.infra.rundir import default_run_dir
+
+
+def run(cfg: ClassifyConfig, prog: str) -> int:
+    """Every seed in turn; exit 0, 1 on a numerical fault, 2 on bad input."""
+    try:
+        device = resolve_device(cfg.device)
+        bench = get_benchmark(cfg.benchmark)
+        seeds = "-".join(map(str, cfg.seeds))
+        out = Path(cfg.out) if cfg.out else default_run_dir(cfg.benchmark, cfg.method, seeds)
+        if (out / "results.json").exists():
+            raise ValueError(f"--out {str(out)!r} already holds results.json; choose another --out")
+        tasks = bench.build(Path(cfg.data_dir) if cfg.data_dir else None)
+        check_writable_dir(out)
+    except ValueError as e:  # includes DataError, a missing or malformed data file
+        fail(prog, str(e))
+    cfg = cfg.resolved()
+    write_json(out / "config.json", asdict(cfg))
+    start = time.perf_counter()
+    names = [t.name for t in tasks]
+    results = []
+    for seed in cfg.seeds:
+        try:
+            recorder = SeedRecorder(cfg, out, seed, names)
+        except ValueError as e:
+            fail(prog, str(e))
+        result = None
+        try:
+            result = run_seed(cfg, bench, tasks, seed, device, recorder)
+        except NumericalFault as e:
+            fail(prog, f"seed {seed}: {e}", status=1)
+        finally:
+            recorder.finish(result)
+        results.append(result)
+    summary = summarize(cfg.benchmark, cfg.method, names, results, time.perf_counter() - start)
+    write_json(out / "results.json", summary.to_dict())
+    print(format_results(summary))
+    print(f"results: {out / 'results.json'}")
+    return 0
+
+
+COMMAND = Command(
+    help="continual image classification (MNIST-5, PMNIST, CIFAR, ...)",
+    config=ClassifyConfig,
+    run=run,
+)

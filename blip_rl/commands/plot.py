@@ -1,0 +1,82 @@
+"""``blip-rl plot RUN [RUN ...]``: the paper's Fig. 3 (each task's score from its start to the
+end of the sequence) and Fig. 4 (accumulated normalized reward) over train runs, one line per
+method with a band over seeds; the A matrix of each method and of each classify run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from blip_rl.agents.evaluation import EVAL_POLICIES
+from blip_rl.agents.plots import train_figures
+from blip_rl.agents.rundir import TrainRun
+from blip_rl.classification.results import ClassifyRun, accuracy_figure
+from blip_rl.commands.command import Command
+from blip_rl.commands.runs import open_run
+from blip_rl.core.options import argument, option
+from blip_rl.infra.figures import FIGURE_FORMATS, save_figure
+from blip_rl.infra.files import check_writable_dir
+from blip_rl.infra.flags import fail
+from blip_rl.infra.rundir import RunFolder, lacks_entry
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class PlotConfig:
+    """What ``blip-rl plot`` draws."""
+
+    runs: tuple[str, ...] = argument(
+        "run folders; train runs of one method are averaged (mean and a band of one std over seeds)"
+    )
+    out: str | None = option(
+        None, "folder for the figures [default: RUN/plots for one run, else plots]"
+    )
+    format: str = option("png", "figure file format", choices=FIGURE_FORMATS)
+    policy: str | None = option(
+        None,
+        "evaluation actions of train runs [default: the runs' --eval-policy]",
+        choices=EVAL_POLICIES,
+    )
+
+
+def figures_of(runs: Sequence[RunFolder], policy: str | None = None) -> dict[str, Figure]:
+    """Every figure of ``runs`` by file name: Figs. 3 and 4 and each method's A matrix over the
+    train runs (``policy``: their evaluation actions), an accuracy matrix per classify run."""
+    train = [r for r in runs if isinstance(r, TrainRun)]
+    figures = train_figures(train, policy) if train else {}
+    classify = [r for r in runs if isinstance(r, ClassifyRun)]
+    names = [r.name for r in classify]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two classify runs share a folder name: {', '.join(names)}")
+    for run in classify:
+        figures[f"accuracy_{run.name}"] = accuracy_figure(run)
+    return figures
+
+
+def draw_plots(cfg: PlotConfig, prog: str) -> int:
+    try:
+        runs = [open_run(Path(folder)) for folder in cfg.runs]
+        figures = figures_of(runs, cfg.policy)
+        default = runs[0].path / "plots" if len(runs) == 1 else Path("plots")
+        out = Path(cfg.out) if cfg.out else default
+        check_writable_dir(out)
+    except (ValueError, OSError) as e:
+        fail(prog, str(e))
+    except KeyError as e:  # a run file without an entry every run writes
+        fail(prog, lacks_entry(",".join(cfg.runs), e))
+    for name, fig in figures.items():
+        path = out / f"{name}.{cfg.format}"
+        save_figure(fig, path)
+        print(path)
+    return 0
+
+
+COMMAND = Command(
+    help="draw per-task scores (Fig. 3), accumulated normalized reward (Fig. 4) and A matrices",
+    config=PlotConfig,
+    run=draw_plots,
+)

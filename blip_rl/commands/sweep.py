@@ -1,0 +1,300 @@
+"""``blip-rl sweep``: every (method, seed) run of a ``train`` or ``classify`` command as a Ray
+task, locally or on a cluster, then one table over seeds.
+
+Each run is ``blip-rl <command> ... --method M --seed S --out DIR/<M>__<S>`` in a subprocess of
+its Ray task (its log in ``DIR/logs/<M>__<S>.log``), with ``--cpus-per-run`` CPUs (and as many
+torch threads) and ``--gpus-per-run`` GPUs. A finished run is skipped on re-launch and a train
+run that stopped midway is resumed. ``DIR/runs.csv`` has one row per run; ``DIR/summary.csv``
+the mean and standard deviation over seeds of each method; ``DIR/plots`` the figures of
+``blip-rl plot``.
+Ray is imported only here (``pip install 'blip-rl[sweep]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from blip_rl.agents.rundir import TrainRun
+from blip_rl.classification.results import ClassifyRun
+from blip_rl.commands import classify, train
+from blip_rl.commands.command import Command
+from blip_rl.commands.plot import figures_of
+from blip_rl.commands.runs import open_run
+from blip_rl.core.methods import METHODS
+from blip_rl.core.metrics import mean_std
+from blip_rl.core.options import forwarded, option
+from blip_rl.infra.device import resolve_device
+from blip_rl.infra.figures import save_figure
+from blip_rl.infra.files import check_writable_dir, read_checked, write_csv
+from blip_rl.infra.flags import (
+    Parser,
+    add_config_arguments,
+    config_from_args,
+    config_from_dict,
+    fail,
+    flat_values,
+    how_settings,
+)
+from blip_rl.infra.rundir import RunFolder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A command a sweep runs once per (method, seed).
+
+    Attributes:
+        command: the command.
+        run_folder: the kind of run folder it writes.
+        seed_args: the flags of its run of one seed.
+        resumable: whether a stopped run continues with ``--resume`` (else it starts again).
+    """
+
+    command: Command
+    run_folder: type[RunFolder]
+    seed_args: Callable[[int], tuple[str, ...]]
+    resumable: bool
+
+
+JOBS = {
+    "train": Job(train.COMMAND, TrainRun, lambda s: ("--seed", str(s), "--quiet"), True),
+    "classify": Job(classify.COMMAND, ClassifyRun, lambda s: ("--seeds", str(s)), False),
+}
+SET_PER_RUN = ("--method", "--seed", "--seeds", "--out", "--resume")
+"""Flags the sweep sets for each run; given among the forwarded flags they are refused."""
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """What ``blip-rl sweep`` runs; every other flag goes to each run's command."""
+
+    job: str = option("train", "the command each run is", choices=tuple(JOBS))
+    methods: tuple[str, ...] = option(("blip", "ewc", "ft"), "comma-separated methods",
+                                      choices=METHODS)  # fmt: skip
+    seeds: tuple[int, ...] = option((0, 1, 2), "comma-separated seeds")
+    out: str = option("runs/sweep", "sweep folder: one run folder per method and seed")
+    address: str | None = option(
+        None, "Ray cluster to run on, e.g. auto or ray://head:10001 [default: a local Ray]"
+    )
+    cpus_per_run: int = option(1, "CPUs Ray reserves for each run (and its torch threads)")
+    gpus_per_run: float = option(0.0, "GPUs Ray reserves for each run (fractions share one)")
+    run_args: tuple[str, ...] = forwarded("flags for each run's command")
+
+    def __post_init__(self) -> None:
+        if self.cpus_per_run < 1:
+            raise ValueError(f"cpus_per_run must be an integer >= 1, got {self.cpus_per_run}")
+        if self.gpus_per_run < 0:
+            raise ValueError(f"gpus_per_run must be >= 0, got {self.gpus_per_run}")
+        for values, name in ((self.methods, "methods"), (self.seeds, "seeds")):
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} must be distinct, got {','.join(map(str, values))}")
+        for arg in self.run_args:
+            if arg.split("=")[0] in SET_PER_RUN:
+                raise ValueError(
+                    f"{arg.split('=')[0]} is set by the sweep for each run; "
+                    "use --methods, --seeds and --out"
+                )
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of the sweep: its name ``<method>__<seed>``, folder, command line and state
+    (``todo``, ``resume`` or ``done``)."""
+
+    name: str
+    folder: Path
+    argv: tuple[str, ...]
+    state: str
+
+
+def run_argv(cfg: SweepConfig, method: str, seed: int, folder: Path) -> list[str]:
+    """The ``blip-rl`` arguments of one run."""
+    seed_args = JOBS[cfg.job].seed_args(seed)
+    return [cfg.job, *cfg.run_args, "--method", method, "--out", str(folder), *seed_args]
+
+
+def run_state(job: Job, folder: Path, config: Any) -> str:
+    """``done`` if ``folder`` holds the finished run of ``config``, ``resume`` for a run of a
+    resumable job stopped midway, else ``todo``; ``ValueError`` if it holds a run of other
+    settings (defaults written out or not is the same setting)."""
+    saved_path = folder / "config.json"
+    if not saved_path.exists():
+        return "todo"
+    try:
+        saved = json.loads(read_checked(saved_path))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read {str(saved_path)!r} ({e})") from None
+    now = flat_values(config.resolved())
+    then = flat_values(config_from_dict(job.command.config, saved).resolved())
+    free = how_settings(job.command.config)
+    for name, value in now.items():
+        if name not in free and then[name] != value:
+            raise ValueError(
+                f"{str(folder)!r} holds a run with {name} {then[name]}, the sweep's is {value}; "
+                "choose another --out or remove that folder"
+            )
+    if (folder / job.run_folder.RECORD).exists() and open_run(folder).finished:
+        return "done"
+    return "resume" if job.resumable else "todo"
+
+
+def plan(cfg: SweepConfig) -> list[PlannedRun]:
+    """Every run of the sweep, each command line validated as its command would. On a local
+    Ray (no ``--address``) the GPUs asked for must be on this machine: Ray would wait for them
+    forever."""
+    local = cfg.address is None
+    if local and cfg.gpus_per_run > 0 and not torch.cuda.is_available():
+        raise ValueError(
+            f"--gpus-per-run {cfg.gpus_per_run:g} asked for, but no CUDA GPU is available; "
+            "use 0, or --address of a Ray cluster with GPUs"
+        )
+    job = JOBS[cfg.job]
+    parser = Parser(prog=f"blip-rl {cfg.job}", allow_abbrev=False)
+    add_config_arguments(parser, job.command.config)
+    out = Path(cfg.out)
+    runs = []
+    for method in cfg.methods:
+        for seed in cfg.seeds:
+            name, folder = f"{method}__{seed}", out / f"{method}__{seed}"
+            argv = run_argv(cfg, method, seed, folder)
+            config = config_from_args(job.command.config, parser.parse_args(argv[1:]))
+            if local:
+                resolve_device(config.device)
+            state = run_state(job, folder, config)
+            if state == "resume":
+                argv.append("--resume")
+            runs.append(PlannedRun(name, folder, tuple(argv), state))
+    return runs
+
+
+def run_one(argv: tuple[str, ...], log_path: str, threads: int) -> tuple[int, str]:
+    """One run as ``python -m blip_rl ...`` with its output in ``log_path``: the exit code and
+    the last line of the log (the error, when it failed). Runs inside a Ray task."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    with open(log_path, "w") as out:
+        code = subprocess.run(
+            [sys.executable, "-m", "blip_rl", *argv], stdout=out, stderr=subprocess.STDOUT, env=env
+        ).returncode
+    lines = Path(log_path).read_text().strip().splitlines()
+    return code, lines[-1] if lines else ""
+
+
+def launch(cfg: SweepConfig, runs: list[PlannedRun]) -> dict[str, str]:
+    """Run every unfinished run as a Ray task; returns the error line of each failed one."""
+    import ray
+
+    todo = [r for r in runs if r.state != "done"]
+    if not todo:
+        return {}
+    logs = Path(cfg.out) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    ray.init(address=cfg.address, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.WARNING)  # fmt: skip
+    try:
+        task = ray.remote(run_one).options(num_cpus=cfg.cpus_per_run, num_gpus=cfg.gpus_per_run)
+        pending = {
+            task.remote(r.argv, str(logs / f"{r.name}.log"), cfg.cpus_per_run): r for r in todo
+        }
+        failed: dict[str, str] = {}
+        start = time.perf_counter()
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            run = pending.pop(ready[0])
+            try:
+                code, last = ray.get(ready[0])
+            except Exception as e:  # the Ray task itself died (node lost, out of memory)
+                code, last = -1, f"{type(e).__name__}: {e}".splitlines()[0]
+            minutes = (time.perf_counter() - start) / 60
+            if code == 0:
+                log.info("%s done (%.1f min into the sweep)", run.name, minutes)
+            else:
+                failed[run.name] = last
+                log.warning("%s FAILED (exit %d): %s", run.name, code, last)
+        return failed
+    finally:
+        ray.shutdown()
+
+
+def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) -> str:
+    """Write ``runs.csv`` and ``summary.csv``; returns the table as text. A run whose results
+    do not read is added to ``failed``. A train run's metrics are recomputed with the current
+    score table."""
+    out = Path(cfg.out)
+    kind = JOBS[cfg.job].run_folder
+    per_run = {}
+    for r in runs:
+        if r.name not in failed:
+            try:
+                per_run[r.name] = open_run(r.folder).metrics()
+            except (ValueError, KeyError) as e:  # a finished run whose results do not read
+                failed[r.name] = f"unreadable results: {e}"
+    metrics = kind.METRICS
+    write_csv(
+        out / "runs.csv",
+        ["run", "method", "seed", *metrics, "error"],
+        [[r.name, *r.name.split("__"), *(per_run.get(r.name, {}).get(m) for m in metrics),
+          failed.get(r.name, "")] for r in runs],
+    )  # fmt: skip
+    unit = kind.UNIT
+    header = ["method", "runs", "failed"]
+    for m in metrics:
+        header += [f"{m}_mean", f"{m}_std"]
+    rows, lines = [], [f"{'method':<8} runs  " + "".join(f"{m + unit:>34}" for m in metrics)]
+    for method in cfg.methods:
+        names = [f"{method}__{s}" for s in cfg.seeds]
+        done = [per_run[n] for n in names if n in per_run]
+        cells, row = [], [method, len(done), len(names) - len(done)]
+        for m in metrics:
+            values = [d[m] for d in done if d[m] is not None]
+            mean, std = mean_std(values) if values else (None, None)
+            row += [mean, std]
+            cells.append("-" if mean is None else f"{mean:.3f} ± {std:.3f}")
+        rows.append(row)
+        lines.append(f"{method:<8} {len(done):>4}  " + "".join(f"{c:>34}" for c in cells))
+    write_csv(out / "summary.csv", header, rows)
+    return "\n".join(lines)
+
+
+def sweep(cfg: SweepConfig, prog: str) -> int:
+    try:
+        runs = plan(cfg)
+        import ray  # noqa: F401  (fail now, in one line, if the extra is missing)
+
+        check_writable_dir(Path(cfg.out))  # last: a refused sweep leaves no folder behind
+    except ImportError:
+        fail(prog, "blip-rl sweep needs Ray: pip install 'blip-rl[sweep]'")
+    except ValueError as e:
+        fail(prog, str(e))
+    skipped = [r.name for r in runs if r.state == "done"]
+    if skipped:
+        log.info("finished already, skipped: %s", ", ".join(skipped))
+    failed = launch(cfg, runs)
+    print(aggregate(cfg, runs, failed))
+    for name, error in failed.items():
+        print(f"FAILED {name}: {error} (log: {Path(cfg.out) / 'logs' / (name + '.log')})")
+    done = [open_run(r.folder) for r in runs if r.name not in failed]
+    for name, fig in figures_of(done).items():
+        save_figure(fig, Path(cfg.out) / "plots" / f"{name}.png")
+    print(f"sweep: {Path(cfg.out) / 'summary.csv'}")
+    return 1 if failed else 0
+
+
+COMMAND = Command(
+    help="run every (method, seed) of a train or classify command as a Ray task, then a table; "
+    "every other flag goes to each run (see blip-rl train --help, blip-rl classify --help)",
+    config=SweepConfig,
+    run=sweep,
+    forwards=True,
+)

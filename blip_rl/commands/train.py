@@ -1,0 +1,118 @@
+"""``blip-rl train``: learn a sequence of games with PPO and a continual-learning method."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+
+from blip_rl.agents.config import TrainConfig
+from blip_rl.agents.observers import RunObserver, WandbObserver
+from blip_rl.agents.progress import TerminalProgress
+from blip_rl.agents.rundir import resumed_config
+from blip_rl.agents.summary import format_summary
+from blip_rl.agents.trainer import ContinualTrainer
+from blip_rl.commands.command import Command
+from blip_rl.core.numerics import NumericalFault
+from blip_rl.infra.device import resolve_device
+from blip_rl.infra.files import check_writable_dir, write_json
+from blip_rl.infra.flags import fail
+from blip_rl.infra.interrupt import DeferredInterrupt, Interrupted
+from blip_rl.infra.rundir import default_run_dir
+from blip_rl.infra.tracking import Dashboard, experiment_group
+
+
+def observers_for(cfg: TrainConfig, out: Path) -> list[RunObserver]:
+    """The W&B dashboard if asked for, and progress bars unless quiet or not on a terminal
+    (``cfg``: the run's resolved config)."""
+    observers: list[RunObserver] = []
+    if cfg.wandb != "off":
+        dashboard = Dashboard(
+            cfg.wandb,
+            out,
+            cfg.wandb_project,
+            experiment_group(f"{cfg.sequence_name}__{cfg.method}", cfg),
+            (f"method:{cfg.method}", f"suite:{cfg.suite}", f"seed:{cfg.seed}"),
+            asdict(cfg),
+            step_metric="env_step",
+            quiet=cfg.quiet,
+        )
+        observers.append(WandbObserver(dashboard))
+    console = Console()
+    if not cfg.quiet and console.is_terminal:
+        observers.append(TerminalProgress(len(cfg.games), cfg.steps_per_task, console))
+    return observers
+
+
+def run(cfg: TrainConfig, prog: str) -> int:
+    """Train; exit 0, 1 on a numerical fault, 2 on bad input, 128 + signal when stopped."""
+    with DeferredInterrupt() as stop:
+        return _run(cfg, prog, stop)
+
+
+def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
+    observers: list[RunObserver] = []
+    made: Path | None = None  # --out, if this call creates it
+    try:
+        device = resolve_device(cfg.device)
+        if cfg.resume and cfg.out is None:
+            raise ValueError("--resume needs --out, the run directory to continue")
+        out = Path(cfg.out) if cfg.out else default_run_dir(cfg.sequence_name, cfg.method, cfg.seed)
+        if cfg.resume:
+            cfg = resumed_config(out, cfg)
+        elif out.exists() and any(out.iterdir()):
+            raise ValueError(
+                f"--out {str(out)!r} is not empty; pass --resume to continue that run "
+                "or choose another --out"
+            )
+        cfg = cfg.resolved()
+        made = None if out.exists() else out
+        check_writable_dir(out)
+        if cfg.quiet:
+            logging.getLogger().setLevel(logging.WARNING)
+        observers = observers_for(cfg, out)
+        trainer = ContinualTrainer(cfg, out, device, cfg.resume, observers, stop)
+    except ValueError as e:  # includes CheckpointError: no usable checkpoint to resume from
+        close(observers)
+        if made is not None and made.is_dir() and not any(made.iterdir()):
+            made.rmdir()  # refused before writing anything: leave no empty folder behind
+        fail(prog, str(e))
+    if not cfg.resume:
+        write_json(out / "config.json", asdict(cfg))
+    resume = f"resume with: blip-rl train --out {out} --resume"
+    try:
+        summary = trainer.run()
+    except Interrupted as e:
+        close(observers, failed=True)
+        sys.stderr.write(f"{prog}: {e}; {resume}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        close(observers, failed=True)
+        latest = trainer.last_checkpoint or "none yet"
+        sys.stderr.write(f"{prog}: stopped at once; newest checkpoint: {latest}; {resume}\n")
+        return stop.exit_code
+    except NumericalFault as e:
+        close(observers, failed=True)
+        fail(prog, str(e), status=1)
+    except BaseException:
+        close(observers, failed=True)
+        raise
+    close(observers)
+    print(format_summary(summary))
+    print(f"run: {out}")
+    return 0
+
+
+def close(observers: list[RunObserver], failed: bool = False) -> None:
+    for observer in observers:
+        observer.close(failed)
+
+
+COMMAND = Command(
+    help="continual RL: PPO learns a sequence of Atari or MinAtar games",
+    config=TrainConfig,
+    run=run,
+)

@@ -1,0 +1,144 @@
+"""End of a task: information gain (Eq. 8) -> frozen bits, new centers, running Fisher (Eq. 7)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from blip_rl.core.clip import clip_
+from blip_rl.core.layers import BlipLayer
+from blip_rl.core.quant import quantize
+
+
+def information_gain(fisher_old: Tensor, fisher_new: Tensor, t: int) -> Tensor:
+    """Eq. 8, in bits, elementwise: ``1/2 log2((t F_{0:t-1} + F_t) / (t F_{0:t-1}))``.
+
+    Args:
+        fisher_old: F_{0:t-1} (> 0; F_{0:0} is the prior).
+        fisher_new: F_t (>= 0), same shape.
+        t: 1-based index of the task just learned.
+    """
+    if t < 1:
+        raise ValueError(f"t is the 1-based index of the task just learned, got {t}")
+    return 0.5 * torch.log1p(fisher_new / (t * fisher_old)) / math.log(2.0)
+
+
+CAP_MARGIN = 1e-6
+"""Below any real fraction of a bit count (shares times at most 32 bits)."""
+BUDGET_SEARCH_STEPS = 40
+"""Bisection steps for the budget's offset k: its error is max(IG) / 2^40, far below a bit."""
+
+
+def bits_to_freeze(
+    gain: Tensor,
+    frozen_bits: Tensor,
+    bits: int,
+    budget: float | None = None,
+    cap: float | None = None,
+) -> Tensor:
+    """New bits n_t = clamp(ceil(IG - k), 0, N - S), uint8, shaped like ``gain``.
+
+    A ``cap`` lowers each weight's upper bound N - S to ceil(cap * (N - S)): no weight
+    freezes more than that share of its own free bits in one task, however informative it is.
+
+    Without a ``budget`` k = 0 (the paper). With one, k >= 0 is the smallest offset, in bits,
+    for which sum(n_t) <= budget * sum(N - S): the tensor freezes at most that share of its
+    still-free bits. Lowering every IG by k bits is the same as a 4^k times larger prior F_0 for
+    this tensor and task (where F_t >> F_0), so the most informative weights keep their bits.
+    """
+    free = bits - frozen_bits.to(torch.int16)
+    room = free
+    if cap is not None:
+        if not 0 < cap <= 1:
+            raise ValueError(f"bit cap must be a share in (0, 1], got {cap}")
+        # ceil, less a rounding margin: 0.3 * 20 is 6.000000000000001 in floating point.
+        room = torch.ceil(free.double() * cap - CAP_MARGIN).to(torch.int16)
+
+    def new_bits(offset: float) -> Tensor:
+        n_new = torch.ceil(gain - offset).clamp(min=0).to(torch.int16)
+        return torch.minimum(n_new, room)
+
+    n_new = new_bits(0.0)
+    if budget is None:
+        return n_new.to(torch.uint8)
+    if not 0 <= budget <= 1:
+        raise ValueError(f"bit budget must be a share in [0, 1], got {budget}")
+    allowed = budget * float(free.sum())
+    if float(n_new.sum()) <= allowed:
+        return n_new.to(torch.uint8)
+    low, high = 0.0, float(gain.max())  # new_bits(high) is all zeros: always within budget
+    for _ in range(BUDGET_SEARCH_STEPS):
+        middle = 0.5 * (low + high)
+        if float(new_bits(middle).sum()) <= allowed:
+            high = middle
+        else:
+            low = middle
+    return new_bits(high).to(torch.uint8)
+
+
+def running_fisher(fisher_old: Tensor, fisher_new: Tensor, t: int) -> Tensor:
+    """Eq. 7: F_{0:t} = (t F_{0:t-1} + F_t) / (t + 1)."""
+    return (t * fisher_old + fisher_new) / (t + 1)
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """What one consolidation did to one BLIP layer (weight and bias together)."""
+
+    layer: str
+    params: int
+    bits_added_mean: float
+    frozen_mean: float
+    frozen_min: int
+    frozen_max: int
+    fully_frozen_share: float  # parameters with S = N
+    free_bit_share: float  # sum(N - S) / (N * params)
+
+
+@torch.no_grad()
+def consolidate_layer(
+    name: str,
+    layer: BlipLayer,
+    fisher_new: dict[str, Tensor],
+    snap: bool,
+    strict: bool,
+    budget: float | None = None,
+    cap: float | None = None,
+) -> LayerReport:
+    """Spec s.4 steps 2-6 for one layer, given F_t for its parameters (step 1); ``budget``
+    caps each tensor's new bits, ``cap`` each weight's (see :func:`bits_to_freeze`).
+
+    In order: IG from the running Fisher, S += n_t, c = Q(u, new S), snap u <- c (then the
+    clip, which only moves u where |c| exceeds the range limit), running Fisher update,
+    ``tasks_seen`` += 1.
+    """
+    t = int(layer.tasks_seen) + 1
+    added, frozen = [], []
+    for pname, param, bound in layer.blip_tensors():
+        state_s, center, fisher = layer.frozen_bits(pname), layer.center(pname), layer.fisher(pname)
+        gain = information_gain(fisher, fisher_new[pname], t)
+        new_bits = bits_to_freeze(gain, state_s, layer.bits, budget, cap)
+        state_s += new_bits
+        center.copy_(quantize(param / bound, state_s))
+        if snap:
+            param.copy_(center * bound)
+        clip_(param, center, state_s, bound, layer.bits, strict)
+        fisher.copy_(running_fisher(fisher, fisher_new[pname], t))
+        added.append(new_bits.flatten())
+        frozen.append(state_s.flatten())
+    layer.tasks_seen.fill_(t)
+    n_added = torch.cat(added).float()
+    s = torch.cat(frozen)
+    return LayerReport(
+        layer=name,
+        params=s.numel(),
+        bits_added_mean=float(n_added.mean()),
+        frozen_mean=float(s.float().mean()),
+        frozen_min=int(s.min()),
+        frozen_max=int(s.max()),
+        fully_frozen_share=float((s == layer.bits).float().mean()),
+        free_bit_share=float((layer.bits - s.float()).sum() / (layer.bits * s.numel())),
+    )

@@ -1,0 +1,93 @@
+"""Online EWC (Schwarz et al. 2018) on the shared BLIP layers, as a baseline."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from blip_rl.core.fisher import LogLikelihood, fisher_diagonal
+from blip_rl.core.layers import blip_layers
+from blip_rl.core.options import option
+from blip_rl.core.strategy import Strategy
+
+
+@dataclass(frozen=True)
+class EwcConfig:
+    """Online EWC hyper-parameters."""
+
+    ewc_lambda: float = option(5000.0, "online EWC strength: lambda/2 * sum F (theta - theta*)^2")
+    ewc_gamma: float = option(1.0, "online EWC decay of the summed Fisher at each task end, 0..1")
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.ewc_lambda) and self.ewc_lambda >= 0):
+            raise ValueError(f"ewc_lambda must be a finite number >= 0, got {self.ewc_lambda}")
+        if not 0 <= self.ewc_gamma <= 1:
+            raise ValueError(f"ewc_gamma must be in [0, 1], got {self.ewc_gamma}")
+
+
+class Ewc(Strategy):
+    """Adds the penalty gradient ``lambda * F * (theta - theta*)`` before every optimizer step.
+
+    The penalty acts on the gradient rather than the loss so the same hook serves any loop
+    (SB3's PPO.train included). A loop that clips gradient norms before ``step()`` does not
+    clip this term.
+    """
+
+    name = "ewc"
+
+    def __init__(self, model: nn.Module, config: EwcConfig = EwcConfig()) -> None:
+        super().__init__(model)
+        self.config = config
+        layers = blip_layers(model)
+        self.layers = [layer for _, layer in layers]
+        tensors = [
+            (f"{name}.{pname}", param)
+            for name, layer in layers
+            for pname, param, _ in layer.blip_tensors()
+        ]
+        self.names = [name for name, _ in tensors]  # the keys of state_dict()
+        self.params = [param for _, param in tensors]
+        self.fisher = [torch.zeros_like(p) for p in self.params]
+        self.anchor = [p.detach().clone() for p in self.params]
+        self.tasks_seen = 0
+
+    @torch.no_grad()
+    def before_optimizer_step(self) -> None:
+        if self.tasks_seen == 0:
+            return
+        for param, fisher, anchor in zip(self.params, self.fisher, self.anchor):
+            if param.grad is not None:
+                param.grad.add_(self.config.ewc_lambda * fisher * (param - anchor))
+
+    @torch.no_grad()
+    def on_task_end(
+        self, task: int, batches: Iterable[Any], log_likelihood: LogLikelihood
+    ) -> dict[str, Any]:
+        new, _ = fisher_diagonal(self.model, batches, log_likelihood, self.layers)
+        fresh = [new[layer][name] for layer in self.layers for name, _, _ in layer.blip_tensors()]
+        for param, fisher, anchor, f_t in zip(self.params, self.fisher, self.anchor, fresh):
+            fisher.mul_(self.config.ewc_gamma).add_(f_t)
+            anchor.copy_(param)
+        self.tasks_seen += 1
+        return {"fisher_mean": float(torch.cat([f.flatten() for f in self.fisher]).mean())}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The summed Fisher and the anchor of each tensor by ``<layer>.<param>`` name."""
+        return {
+            "fisher": dict(zip(self.names, self.fisher)),
+            "anchor": dict(zip(self.names, self.anchor)),
+            "tasks_seen": self.tasks_seen,
+        }
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`; ``KeyError`` naming a tensor the state lacks."""
+        for name, fisher, anchor in zip(self.names, self.fisher, self.anchor):
+            fisher.copy_(state["fisher"][name])
+            anchor.copy_(state["anchor"][name])
+        self.tasks_seen = int(state["tasks_seen"])

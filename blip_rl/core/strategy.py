@@ -1,0 +1,121 @@
+"""The plug-in interface that BLIP, EWC and fine-tuning share, and the simple strategies.
+
+A training loop (classification or RL) owns the model, the data and the optimizer; it calls
+``on_task_start`` before each task, trains within ``with attached(strategy, optimizer):`` (so
+the strategy's hooks run around every ``optimizer.step()``), and ``on_task_end`` after each
+task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.utils.hooks import RemovableHandle
+
+from blip_rl.core.fisher import LogLikelihood
+from blip_rl.core.layers import blip_layers
+from blip_rl.core.numerics import guard_gradients
+
+
+class Strategy:
+    """Continual-learning strategy: every hook is a no-op unless overridden.
+
+    ``name`` is the strategy's name on the command line (see :mod:`blip_rl.core.methods`).
+    """
+
+    name: ClassVar[str]
+    continual: ClassVar[bool] = True
+    """False for a strategy whose model does not carry earlier tasks (so they are not scored)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def on_task_start(self, task: int) -> None:
+        """Before training task ``task`` (0-based)."""
+
+    def before_optimizer_step(self) -> None:
+        """After gradients are computed, before the optimizer uses them."""
+
+    def after_optimizer_step(self) -> None:
+        """Right after every optimizer step."""
+
+    def on_task_end(
+        self, task: int, batches: Iterable[Any], log_likelihood: LogLikelihood
+    ) -> dict[str, Any]:
+        """After training task ``task``; ``batches`` are its samples for a Fisher estimate
+        (iterated only by strategies that need one). Returns a JSON-able report."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """State the strategy holds outside the model (saved in checkpoints)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+    def attach(self, optimizer: Optimizer) -> list[RemovableHandle]:
+        """Run this strategy's step hooks around every ``optimizer.step()``."""
+        return [
+            optimizer.register_step_pre_hook(lambda *_: self.before_optimizer_step()),
+            optimizer.register_step_post_hook(lambda *_: self.after_optimizer_step()),
+        ]
+
+
+@contextmanager
+def attached(strategy: Strategy, optimizer: Optimizer) -> Iterator[None]:
+    """Within the block, ``strategy``'s step hooks and the NaN/inf gradient guard (after the
+    strategy's pre-step hook, so it also sees a penalty the strategy added) run around every
+    ``optimizer.step()``; they are removed when the block ends, however it ends."""
+    handles = [*strategy.attach(optimizer), guard_gradients(optimizer)]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+class FineTune(Strategy):
+    """FT: train every task with no protection of earlier ones."""
+
+    name = "ft"
+
+
+class FineTuneFix(Strategy):
+    """FT-FIX: learn the shared layers on the first task only, then train only new heads."""
+
+    name = "ftfix"
+
+    def on_task_start(self, task: int) -> None:
+        for _, layer in blip_layers(self.model):
+            layer.requires_grad_(task == 0)
+
+
+class Scratch(Strategy):
+    """Reference for plasticity: every task learned alone by a fresh network (the model's
+    weights when this strategy was created, restored at each task start; parts added since,
+    such as new heads, keep their own fresh init)."""
+
+    name = "scratch"
+    continual = False
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        self.initial: dict[str, Tensor] = {
+            k: v.detach().clone() for k, v in model.state_dict().items()
+        }
+        self.started = 0  # the last task the network was reset for (task 0 needs no reset)
+
+    def on_task_start(self, task: int) -> None:
+        if task > self.started:  # not again when a run resumes in the middle of the task
+            self.model.load_state_dict(self.initial, strict=False)  # later heads stay new
+            self.started = task
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"initial": self.initial, "started": self.started}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.initial, self.started = state["initial"], state["started"]

@@ -1,0 +1,188 @@
+"""Command-line flags generated from frozen dataclass configs, so a flag and its default are
+written once (the field). Nested dataclass fields are flattened: their fields become flags too.
+
+A field's help text and allowed values come from its metadata (see
+:mod:`blip_rl.core.options`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from typing import Any, NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (no usage dump): ``prog: error: message``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_int_list(text: str) -> tuple[int, ...]:
+    """``"0,1,2"`` -> ``(0, 1, 2)``."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid list {text!r}; expected comma-separated integers, e.g. 0,1,2"
+        ) from None
+    return values
+
+
+def parse_str_list(text: str) -> tuple[str, ...]:
+    """``"a,b"`` -> ``("a", "b")``; empty items are an error."""
+    values = tuple(part.strip() for part in text.split(","))
+    if not all(values):
+        raise argparse.ArgumentTypeError(
+            f"invalid list {text!r}; expected comma-separated names, e.g. a,b"
+        )
+    return values
+
+
+def _typed(parse: type, name: str) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {name} value {text!r}") from None
+
+    return convert
+
+
+_SCALARS = {int: _typed(int, "integer"), float: _typed(float, "number"), str: str}
+_LISTS = {int: parse_int_list, str: parse_str_list}
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
+    hints = typing.get_type_hints(cls)
+    return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Add one flag per field of the dataclass ``cls`` (recursing into nested configs)."""
+    for f, tp in _fields(cls):
+        if dataclasses.is_dataclass(tp):
+            add_config_arguments(parser, tp)
+            continue
+        if f.metadata.get("forwarded"):
+            continue
+        help_text = f.metadata.get("help", "")
+        if f.metadata.get("positional"):
+            if typing.get_origin(tp) is tuple:  # RUN [RUN ...]
+                item = typing.get_args(tp)[0]
+                metavar = f.name.upper().rstrip("S")
+                parser.add_argument(
+                    f.name, help=help_text, type=_SCALARS[item], nargs="+", metavar=metavar
+                )
+            else:
+                parser.add_argument(
+                    f.name, help=help_text, type=_SCALARS[tp], metavar=f.name.upper()
+                )
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        choices = f.metadata.get("choices")
+        base = _unwrap_optional(tp)
+        kwargs: dict[str, Any] = {"dest": f.name, "default": f.default}
+        if base is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(base) is tuple:
+            kwargs["type"] = _LISTS[typing.get_args(base)[0]]
+            kwargs["metavar"] = f.name.upper()
+        else:
+            kwargs["type"] = _SCALARS[base]
+            kwargs["metavar"] = f.name.upper()
+        if choices:
+            help_text += f" ({', '.join(choices)})"
+        if f.default is not None and base is not bool:
+            shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+            help_text += f" [default: {shown}]"
+        parser.add_argument(flag, help=help_text, **kwargs)
+
+
+def config_from_args(cls: type, args: argparse.Namespace, rest: tuple[str, ...] = ()) -> Any:
+    """Build ``cls`` from parsed flags (``rest``: the unknown ones, for a :func:`forwarded`
+    field); raises ``ValueError`` (from validation) on bad values."""
+    values: dict[str, Any] = {}
+    for f, tp in _fields(cls):
+        if dataclasses.is_dataclass(tp):
+            values[f.name] = config_from_args(tp, args)
+            continue
+        if f.metadata.get("forwarded"):
+            values[f.name] = rest
+            continue
+        value = getattr(args, f.name)
+        if isinstance(value, list):  # a positional RUN [RUN ...]
+            value = tuple(value)
+        choices = f.metadata.get("choices")
+        items = value if isinstance(value, tuple) else (value,)
+        if choices and value is not None:
+            bad = [v for v in items if v not in choices]
+            if bad:
+                flag = "--" + f.name.replace("_", "-")
+                # A list flag such as --games names one bad item: "unknown game".
+                what = f.name[:-1] if isinstance(value, tuple) else f.name
+                raise ValueError(
+                    f"unknown {what} {bad[0]!r} for {flag}; choose from: {', '.join(choices)}"
+                )
+        values[f.name] = value
+    return cls(**values)
+
+
+def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Rebuild ``cls`` from ``dataclasses.asdict`` output read back from JSON (lists -> tuples);
+    ``ValueError`` naming any setting ``cls`` does not have (a config of another command)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object of settings, got {type(data).__name__}")
+    unknown = sorted(set(data) - {f.name for f, _ in _fields(cls)})
+    if unknown:
+        raise ValueError(f"settings unknown to {cls.__name__}: {', '.join(unknown)}")
+    values = {}
+    for f, tp in _fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if dataclasses.is_dataclass(tp):
+            value = config_from_dict(tp, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    return cls(**values)
+
+
+def how_settings(cls: type) -> frozenset[str]:
+    """Names of the settings of ``cls`` (nested configs included) marked ``how``: how a run is
+    carried out, not what it computes (see :func:`blip_rl.core.options.option`)."""
+    names: set[str] = set()
+    for f, tp in _fields(cls):
+        if dataclasses.is_dataclass(tp):
+            names |= how_settings(tp)
+        elif f.metadata.get("how"):
+            names.add(f.name)
+    return frozenset(names)
+
+
+def flat_values(config: Any) -> dict[str, Any]:
+    """Every leaf field of a (nested) config by flag name: ``{"n_steps": 125, ...}``."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        values.update(flat_values(value) if dataclasses.is_dataclass(value) else {f.name: value})
+    return values
+
+
+def fail(prog: str, message: str, status: int = 2) -> NoReturn:
+    """Print a one-line error and exit with ``status`` (2: bad input)."""
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    raise SystemExit(status)

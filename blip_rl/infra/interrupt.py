@@ -1,0 +1,63 @@
+"""Stopping a long run cleanly: the first Ctrl-C (SIGINT) or SIGTERM only asks the training
+loop to stop at its next safe point (after the current update, evaluation or file write, with
+a checkpoint); a second one stops at once."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType, TracebackType
+
+log = logging.getLogger(__name__)
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(Exception):
+    """The run stopped on a signal after saving a checkpoint; ``exit_code`` is 128 + signal."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class DeferredInterrupt:
+    """Within ``with DeferredInterrupt() as stop:``, SIGINT and SIGTERM set ``stop.signal``
+    (the loop polls it) instead of raising; a second signal raises ``KeyboardInterrupt``.
+    Outside the main thread, where Python delivers no signals, it does nothing."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for number, handler in self._previous.items():
+            # After a stop was asked for, the process is on its way out: a further signal
+            # would only interrupt its shutdown with a traceback.
+            signal.signal(number, signal.SIG_IGN if self.requested else handler)  # type: ignore[arg-type]
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = number
+        log.warning(
+            "%s: saving a checkpoint after the current step, then stopping "
+            "(press Ctrl-C again to stop at once, losing the work since the last checkpoint)",
+            signal.Signals(number).name,
+        )
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signal or signal.SIGINT)

@@ -1,0 +1,184 @@
+"""Run folders, as the commands write them, read back for figures and reports without
+importing any trainer.
+
+Every run folder holds ``config.json`` (the run's resolved config), a record of its results
+whose name depends on the kind of run, and the frozen bits of its BLIP tensors after each task
+(``bits/task_<k>.npz``, or ``bits/seed_<s>/task_<k>.npz`` for a run of several seeds). A bits
+file maps each BLIP tensor's name (``<layer>.<param>``) to its frozen-bit counts S, uint8,
+the tensor's shape. Each kind of run is a :class:`RunFolder` subclass in its wing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from torch import nn
+
+from blip_rl.core.layers import blip_layers
+from blip_rl.infra.files import atomic_write_bytes, read_checked
+
+
+def default_run_dir(*parts: object) -> Path:
+    """``runs/<part>__<part>__...__<unix time>``, CleanRL's run naming."""
+    return Path("runs") / "__".join(map(str, (*parts, int(time.time()))))
+
+
+def frozen_bits(model: nn.Module) -> dict[str, np.ndarray]:
+    """Frozen-bit count S of every BLIP tensor, uint8, keyed by ``<layer>.<param>`` name."""
+    return {
+        f"{name}.{pname}": layer.frozen_bits(pname).cpu().numpy()
+        for name, layer in blip_layers(model)
+        for pname, _, _ in layer.blip_tensors()
+    }
+
+
+def write_bits(path: Path, model: nn.Module) -> None:
+    """A bits file: :func:`frozen_bits` of ``model``, written atomically."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **frozen_bits(model))
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def bits_file(folder: Path, task: int, seed: int | None = None) -> Path:
+    """Where a run keeps its bits file after ``task`` (of run seed ``seed`` in a run of
+    several seeds)."""
+    where = folder / "bits" if seed is None else folder / "bits" / f"seed_{seed}"
+    return where / f"task_{task}.npz"
+
+
+def read_bits(folder: Path, tasks: int, seed: int | None = None) -> list[dict[str, np.ndarray]]:
+    """The bits files of ``folder``'s first ``tasks`` tasks (see :func:`bits_file`), as
+    ``{tensor name: frozen bits}`` maps; ``ValueError`` naming a bad file."""
+    maps = []
+    for k in range(tasks):
+        path = bits_file(folder, k, seed)
+        try:
+            with np.load(io.BytesIO(read_checked(path))) as saved:
+                maps.append({name: saved[name] for name in saved.files})
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise ValueError(
+                f"cannot read {str(path)!r} ({e}); expected a .npz of uint8 arrays"
+            ) from None
+    return maps
+
+
+@dataclass(frozen=True)
+class RunFolder(ABC):
+    """A finished or running run, read back. Subclasses (one per kind of run) say which file
+    holds its results and how to read them.
+
+    Attributes:
+        path: the folder.
+        config: its ``config.json``, as written (``dataclasses.asdict`` of the run's config).
+        record: its results file (:attr:`RECORD`), as written.
+    """
+
+    COMMAND: ClassVar[str]
+    """The command that writes this kind of run."""
+    RECORD: ClassVar[str]
+    """The file holding its results."""
+    RECORD_WRITTEN: ClassVar[str]
+    """When the command writes :attr:`RECORD` (for the error on a folder without one)."""
+    METRICS: ClassVar[tuple[str, ...]]
+    """The headline metrics of :meth:`metrics`."""
+    UNIT: ClassVar[str] = ""
+    """The unit of the metrics, for table headers (e.g. ``" (%)"``)."""
+
+    path: Path
+    config: dict[str, Any]
+    record: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+    @property
+    def method(self) -> str:
+        return self.config["method"]
+
+    @property
+    def n_bits(self) -> int:
+        """N, bits per BLIP weight."""
+        return self.config["blip"]["bits"]
+
+    @property
+    @abstractmethod
+    def tasks(self) -> list[str]:
+        """Every task of the sequence, in order."""
+
+    @property
+    @abstractmethod
+    def tasks_done(self) -> int:
+        """Tasks finished (their bits files written) in every seed."""
+
+    @property
+    @abstractmethod
+    def seeds(self) -> list[int]:
+        """The run seeds, in order."""
+
+    @property
+    @abstractmethod
+    def task_end_reports(self) -> list[list[dict[str, Any]]]:
+        """Per seed, the strategy's report at each task end (BLIP's has ``layers``)."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether every task of the sequence is done."""
+        return self.tasks_done == len(self.tasks)
+
+    @abstractmethod
+    def bits_seed(self, seed: int) -> int | None:
+        """The seed part of :func:`bits_file` for run seed ``seed``."""
+
+    @abstractmethod
+    def metrics(self) -> dict[str, float | None]:
+        """The :attr:`METRICS` of this run (its seeds' mean)."""
+
+    def bits(self, seed: int) -> list[dict[str, np.ndarray]]:
+        """Frozen bits of every BLIP tensor after each finished task, for run seed ``seed``."""
+        if seed not in self.seeds:
+            raise ValueError(
+                f"{str(self.path)!r} has no seed {seed}; choose from: "
+                + ", ".join(map(str, self.seeds))
+            )
+        return read_bits(self.path, self.tasks_done, self.bits_seed(seed))
+
+
+def lacks_entry(run: str | Path, e: KeyError) -> str:
+    """The error for a run file without an entry every run writes (a hand-edited file)."""
+    return f"{str(run)!r} holds an unreadable run (a run file lacks the entry {e})"
+
+
+def open_run(folder: Path, kinds: Sequence[type[RunFolder]]) -> RunFolder:
+    """The run in ``folder``, of the first of ``kinds`` whose results file it holds;
+    ``ValueError`` naming the folder if it holds none."""
+    folder = Path(folder)
+    found = [kind for kind in kinds if (folder / kind.RECORD).exists()]
+    try:
+        config = json.loads(read_checked(folder / "config.json"))
+        if not found:
+            raise FileNotFoundError
+        kind = found[0]
+        record = json.loads(read_checked(folder / kind.RECORD))
+        for name, value in (("config.json", config), (kind.RECORD, record)):
+            if not isinstance(value, dict):
+                raise ValueError(f"{name} holds a JSON {type(value).__name__}, not an object")
+        return kind(folder, config, record)
+    except FileNotFoundError:
+        written = ", ".join(
+            f"a {k.COMMAND} run writes {k.RECORD} {k.RECORD_WRITTEN}" for k in kinds
+        )
+        raise ValueError(
+            f"{str(folder)!r} holds no finished task of a blip-rl run ({written})"
+        ) from None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{str(folder)!r} holds an unreadable run ({e})") from None

@@ -1,0 +1,164 @@
+"""A classify run's results (``results.json``): each seed's accuracy matrix, ACC/BWT over
+seeds, their text and figure, and the run folder read back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from blip_rl.classification.trainer import SeedResult
+from blip_rl.core.metrics import acc_bwt, mean_std
+from blip_rl.infra.figures import matrix_figure, matrix_mean
+from blip_rl.infra.rundir import RunFolder
+from blip_rl.infra.tables import matrix_lines
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+Matrix = list[list[float | None]]
+"""A[i][j]: test accuracy (%) on task j after task i, ``None`` above the diagonal."""
+
+
+@dataclass(frozen=True)
+class SeedRecord:
+    """One seed's ACC and BWT (%), epochs per task and the strategy's task-end reports."""
+
+    seed: int
+    acc: float
+    bwt: float
+    epochs: list[int]
+    task_end: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ClassifyResults:
+    """``results.json``: a benchmark learned by one method over seeds.
+
+    Attributes:
+        benchmark: its name.
+        method: the strategy's name.
+        seeds: the run seeds, in order.
+        tasks: the task names, in order.
+        acc_matrix: per seed, the :data:`Matrix`.
+        acc, bwt: mean ACC and BWT over seeds (%).
+        acc_std, bwt_std: their sample standard deviation over seeds (0 for one seed).
+        per_seed: each seed's :class:`SeedRecord`.
+        wall_time_s: wall time of all seeds, seconds.
+    """
+
+    benchmark: str
+    method: str
+    seeds: list[int]
+    tasks: list[str]
+    acc_matrix: list[Matrix]
+    acc: float
+    bwt: float
+    acc_std: float
+    bwt_std: float
+    per_seed: list[SeedRecord]
+    wall_time_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifyResults:
+        """Read back :meth:`to_dict`; ``KeyError`` naming a missing entry."""
+        values = {f.name: data[f.name] for f in fields(cls)}
+        values["per_seed"] = [
+            SeedRecord(**{f.name: part[f.name] for f in fields(SeedRecord)})
+            for part in data["per_seed"]
+        ]
+        return cls(**values)
+
+
+def summarize(
+    benchmark: str, method: str, tasks: list[str], results: list[SeedResult], seconds: float
+) -> ClassifyResults:
+    """The results of every seed of a run, with ACC and BWT (%) over seeds."""
+    percent = [r.percent for r in results]
+    scores = [acc_bwt(m) for m in percent]
+    accs, bwts = [a for a, _ in scores], [b for _, b in scores]
+    (acc, acc_std), (bwt, bwt_std) = mean_std(accs), mean_std(bwts)
+    return ClassifyResults(
+        benchmark=benchmark,
+        method=method,
+        seeds=[r.seed for r in results],
+        tasks=tasks,
+        acc_matrix=percent,
+        acc=acc,
+        bwt=bwt,
+        acc_std=acc_std,
+        bwt_std=bwt_std,
+        per_seed=[
+            SeedRecord(r.seed, a, b, r.epochs, r.reports) for r, a, b in zip(results, accs, bwts)
+        ],
+        wall_time_s=seconds,
+    )
+
+
+def format_results(results: ClassifyResults) -> str:
+    """The accuracy matrix of each seed (rows: after task i) and ACC/BWT, as plain text."""
+    names = results.tasks
+    lines = [
+        f"{results.benchmark} / {results.method}: accuracy (%) on each task (columns) "
+        "after learning each task (rows)"
+    ]
+    for seed, matrix in zip(results.seeds, results.acc_matrix):
+        lines.append(f"seed {seed}")
+        lines += matrix_lines(names, list(zip(names, matrix)), digits=2)
+    lines.append(
+        f"ACC {results.acc:.2f} +- {results.acc_std:.2f} %   "
+        f"BWT {results.bwt:.2f} +- {results.bwt_std:.2f} %   "
+        f"({len(results.seeds)} seed(s), {results.wall_time_s:.0f} s)"
+    )
+    return "\n".join(lines)
+
+
+class ClassifyRun(RunFolder):
+    """A finished classify run, read back (``bits/seed_<s>/task_<k>.npz`` per seed)."""
+
+    COMMAND = "classify"
+    RECORD = "results.json"
+    RECORD_WRITTEN = "at its end"
+    METRICS = ("acc", "bwt")
+    UNIT = " (%)"
+
+    @cached_property
+    def results(self) -> ClassifyResults:
+        return ClassifyResults.from_dict(self.record)
+
+    @property
+    def tasks(self) -> list[str]:
+        return self.results.tasks
+
+    @property
+    def tasks_done(self) -> int:
+        return len(self.results.tasks)
+
+    @property
+    def seeds(self) -> list[int]:
+        return self.results.seeds
+
+    @property
+    def task_end_reports(self) -> list[list[dict[str, Any]]]:
+        return [part.task_end for part in self.results.per_seed]
+
+    def bits_seed(self, seed: int) -> int:
+        return seed
+
+    def metrics(self) -> dict[str, float | None]:
+        return {"acc": self.results.acc, "bwt": self.results.bwt}
+
+
+def accuracy_figure(run: ClassifyRun) -> Figure:
+    """The mean test accuracy matrix (%) over a classify run's seeds, ACC/BWT in the title."""
+    results = run.results
+    seeds = len(results.seeds)
+    title = (
+        f"{results.benchmark} / {run.method}: accuracy (%)\n"
+        f"ACC {results.acc:.2f} ± {results.acc_std:.2f}, "
+        f"BWT {results.bwt:+.2f} ± {results.bwt_std:.2f} ({seeds} seed{'s' * (seeds > 1)})"
+    )
+    return matrix_figure(matrix_mean(results.acc_matrix), run.tasks, title, 100.0)
