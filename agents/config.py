@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from blip_rl.agents.evaluation import EVAL_POLICIES
-from blip_rl.agents.presets import PRESETS
+from blip_rl.agents.evaluation import EVAL_POLICIES, FINAL_EVAL_EPISODES
+from blip_rl.agents.presets import RECIPES, SUITE_PRESETS
 from blip_rl.core.blip import BlipConfig
 from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import METHODS
@@ -17,7 +17,7 @@ from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES
 from blip_rl.infra.tracking import WANDB_MODES
 
-FISHER_ACTIONS = ("rollout", "resampled")
+FISHER_ACTIONS = ("resampled", "rollout")
 """Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
 
 
@@ -72,11 +72,19 @@ class PPOConfig:
 class TrainConfig:
     """One continual RL run: a game sequence learned by PPO with a strategy.
 
-    Settings left ``None`` take the suite's value (:mod:`blip_rl.agents.presets`) in
-    :meth:`resolved`, the config a run uses and writes to its ``config.json``.
+    Settings left ``None`` take the suite's or the recipe's value
+    (:mod:`blip_rl.agents.presets`) in :meth:`resolved`, the config a run uses and writes to
+    its ``config.json``.
     """
 
     suite: str = option("atari6", "platform and default game sequence", choices=tuple(SUITES))
+    preset: str = option(
+        "default",
+        "recipe for the settings not given: default (bit budget 0.3, no snap, sampled-action "
+        "evaluation) or paper (the authors' RL code: their information gain, snap, no budget, "
+        "greedy evaluation)",
+        choices=tuple(RECIPES),
+    )
     games: tuple[str, ...] | None = option(
         None, "comma-separated games of the suite's platform [default: the suite's sequence]"
     )
@@ -102,11 +110,18 @@ class TrainConfig:
     eval_interval: int | None = option(
         None, "env steps between evaluations [default: 100 updates = 100 * n_steps * n_envs]"
     )
-    eval_episodes: int = option(10, "episodes per task, action policy and evaluation")
-    eval_policy: str = option(
-        "sampled",
-        "actions whose scores make A, ACC, BWT and plasticity (both are evaluated and kept; "
-        "the paper: greedy)",
+    eval_episodes: int = option(
+        10, "episodes per task and action policy at each evaluation between task ends"
+    )
+    final_eval_episodes: int = option(
+        FINAL_EVAL_EPISODES,
+        "episodes per task of the --eval-policy evaluation at each task end, the one that "
+        "fills A (episode seeds are the same for every method)",
+    )
+    eval_policy: str | None = option(
+        None,
+        "actions whose scores make A, ACC, BWT and plasticity (both are evaluated and kept) "
+        "[default: the preset's]",
         choices=EVAL_POLICIES,
     )
     eval_max_steps: int | None = option(
@@ -114,9 +129,10 @@ class TrainConfig:
     )
     checkpoint_interval: int = option(1_000_000, "env steps between mid-task checkpoints")
     fisher_samples: int = option(2048, "last-rollout transitions per Fisher estimate (BLIP, EWC)")
-    fisher_actions: str = option(
-        "rollout",
-        "actions the Fisher takes log pi at: the rollout's, or resampled from the final policy",
+    fisher_actions: str | None = option(
+        None,
+        "actions the Fisher takes log pi at: resampled from the final policy (the authors'), "
+        "or the rollout's [default: the preset's]",
         choices=FISHER_ACTIONS,
     )
     scratch: tuple[str, ...] | None = option(
@@ -139,9 +155,19 @@ class TrainConfig:
     ewc: EwcConfig = nested(EwcConfig)
 
     def __post_init__(self) -> None:
-        if self.suite not in SUITES:  # the CLI checks its choices, a run's config.json does not
-            raise ValueError(f"unknown suite {self.suite!r}; choose from: {', '.join(SUITES)}")
-        positive = ("n_envs", "trunk_width", "eval_episodes", "checkpoint_interval")
+        # the CLI checks its choices, a run's config.json does not
+        for name, allowed in (("suite", SUITES), ("preset", RECIPES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"unknown {name} {getattr(self, name)!r}; choose from: {', '.join(allowed)}"
+                )
+        positive = (
+            "n_envs",
+            "trunk_width",
+            "eval_episodes",
+            "final_eval_episodes",
+            "checkpoint_interval",
+        )
         optional = ("steps_per_task", "fisher_samples", "eval_interval", "eval_max_steps")
         for name in (*positive, *optional):
             value = getattr(self, name)
@@ -184,12 +210,15 @@ class TrainConfig:
         """This config with every setting left ``None`` set to the suite's value (the default
         evaluation interval: 100 updates), so two configs of one experiment, one naming the
         defaults and one not, are equal."""
-        preset = PRESETS[self.suite]
+        suite, recipe = SUITE_PRESETS[self.suite], RECIPES[self.preset]
         defaults = replace(
             self,
             games=SUITES[self.suite].games,
-            steps_per_task=preset.steps_per_task,
+            steps_per_task=suite.steps_per_task,
             eval_interval=100 * self.rollout,
-            eval_max_steps=preset.eval_max_steps,
+            eval_max_steps=suite.eval_max_steps,
+            eval_policy=recipe.eval_policy,
+            fisher_actions=recipe.fisher_actions,
         )
-        return replace(with_defaults(self, defaults), blip=with_defaults(self.blip, preset.blip))
+        blip = replace(recipe.blip, fisher_prior=suite.fisher_prior)
+        return replace(with_defaults(self, defaults), blip=with_defaults(self.blip, blip))

@@ -57,6 +57,18 @@ class WandbWriter(KVWriter):
         self.dashboard.log(numbers, step)
 
 
+TASK_END_METRICS = (
+    "acc",
+    "acc_se",
+    "bwt",
+    "bwt_se",
+    "bwt_unclipped",
+    "final_accumulated_normalized",
+    "mean_plasticity",
+)
+"""What a W&B run logs at each task end, per evaluation policy (see :class:`PolicyScores`)."""
+
+
 class WandbObserver(RunObserver):
     """Logs a train run to W&B.
 
@@ -89,7 +101,7 @@ class WandbObserver(RunObserver):
         games = run.tasks[: task + 1]
         values: dict[str, Any] = {}
         for policy, part in summary.by_policy.items():
-            for key in ("acc", "bwt", "final_accumulated_normalized", "mean_plasticity"):
+            for key in TASK_END_METRICS:
                 if getattr(part, key) is not None:
                     values[f"task_end/{policy}/{key}"] = getattr(part, key)
             values[f"A/{policy}"] = self.dashboard.table(games, run.tasks, part.A)

@@ -4,6 +4,7 @@ pair per task (spec s.6). Works on its own: ``PPO(BlipActorCriticPolicy, env)``.
 from __future__ import annotations
 
 import copy
+import math
 from functools import partial
 from typing import Any
 
@@ -13,8 +14,10 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from torch import Tensor, nn
+from torch.optim import Optimizer
 
 from blip_rl.agents.trunks import TRUNKS, TrunkName, atari_trunk, minatar_trunk
+from blip_rl.core.clip import BlipClip
 from blip_rl.core.layers import blip_layers
 
 ATARI_SIZE = 84
@@ -80,12 +83,20 @@ class TaskHeads(nn.Module):
 
 
 class BlipActorCriticPolicy(ActorCriticPolicy):
-    """Actor-critic with a shared :class:`BlipTrunk` and ``n_tasks`` actor/critic head pairs.
+    """Actor-critic with a :class:`BlipTrunk` and ``n_tasks`` actor/critic head pairs.
 
     Only the trunk is quantized (and consolidated by BLIP); heads are ordinary float layers.
     All heads exist from the start (so ``PPO.load`` rebuilds the same modules), but only the
     active task's heads receive gradients, so heads of other tasks never change. Defaults:
     no hidden layers between trunk and heads (``net_arch=[]``), as the paper's network.
+
+    The policy keeps its frozen bits itself: the clip (Eq. 4, :attr:`blip_clip`) runs after
+    every step of whatever optimizer it is given (at construction, :meth:`reset_optimizer`,
+    ``PPO.load``, or assigned to ``policy.optimizer``), with the radius rule ``strict``.
+
+    With ``share_features_extractor=False`` the critic reads the observations through its own
+    trunk, a float one of the same architecture: a critic trunk is never consolidated (its
+    Fisher under the actor's log-likelihood is 0), so BLIP must not quantize it.
     """
 
     def __init__(
@@ -96,11 +107,14 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
         n_tasks: int = 1,
         net_arch: list[int] | dict[str, list[int]] | None = None,
         features_extractor_class: type[BaseFeaturesExtractor] = BlipTrunk,
+        strict: bool = False,
         **kwargs: Any,
     ) -> None:
         if n_tasks < 1:
             raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
         self.n_tasks = n_tasks
+        self.strict = strict
+        self.blip_clip: BlipClip | None = None
         super().__init__(
             observation_space,
             action_space,
@@ -114,9 +128,39 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
         super()._build(lr_schedule)
         self.action_net = self._task_heads(self.action_net, gain=0.01)
         self.value_net = self._task_heads(self.value_net, gain=1.0)
+        if not self.share_features_extractor:
+            self.vf_features_extractor = self._float_critic_trunk()
         for _, layer in blip_layers(self):
             layer.clamp_into_range()  # orthogonal init may stray a little past the bound
+        self.blip_clip = BlipClip(self, self.strict)
         self.reset_optimizer(lr_schedule(1))
+
+    def _float_critic_trunk(self) -> BaseFeaturesExtractor:
+        """The critic's own trunk: the actor's architecture in float layers."""
+        if self.features_extractor_class is not BlipTrunk:
+            if blip_layers(self.vf_features_extractor):
+                raise ValueError(
+                    f"share_features_extractor=False needs a critic trunk without BLIP layers; "
+                    f"{self.features_extractor_class.__name__} has some (use BlipTrunk, whose "
+                    "critic copy is float)"
+                )
+            return self.vf_features_extractor
+        kwargs = {**self.features_extractor_kwargs, "quantized": False}
+        trunk = BlipTrunk(self.observation_space, **kwargs).to(self.device)
+        if self.ortho_init:
+            trunk.apply(partial(self.init_weights, gain=math.sqrt(2)))
+        return trunk
+
+    @property
+    def optimizer(self) -> Optimizer:
+        return self.__dict__["_optimizer"]
+
+    @optimizer.setter
+    def optimizer(self, optimizer: Optimizer) -> None:
+        """Every optimizer the policy is given clips its BLIP parameters after each step."""
+        self.__dict__["_optimizer"] = optimizer
+        if self.blip_clip is not None:
+            self.blip_clip.attach(optimizer)
 
     def _task_heads(self, first: nn.Module, gain: float) -> TaskHeads:
         heads = [first]
@@ -152,4 +196,8 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
         return self.get_distribution(obs).log_prob(actions)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
-        return {**super()._get_constructor_parameters(), "n_tasks": self.n_tasks}
+        return {
+            **super()._get_constructor_parameters(),
+            "n_tasks": self.n_tasks,
+            "strict": self.strict,
+        }

@@ -1,14 +1,20 @@
-"""What ``blip-rl train`` uses, per suite, for the settings left at their defaults: the budget
-of each task, the evaluation episode cap and BLIP's settings."""
+"""What ``blip-rl train`` uses for the settings left at their defaults: per suite, the budget of
+each task, the evaluation episode cap and BLIP's prior; per recipe (``--preset``), how BLIP
+freezes bits and how the run is evaluated."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from blip_rl.core.blip import BlipConfig
+from blip_rl.core.blip import BlipConfig, authors_prior
 
+RL_FISHER_BATCH = 62
+"""The authors' Fisher batch in RL: 2,000 rollout transitions (16 envs x 125 steps) in 32
+mini-batches (``estimate_fisher`` in their ``ppo_blip.py``), 2,000 // 32."""
+ATARI_PRIOR = authors_prior(5e-18, RL_FISHER_BATCH)
+"""The authors' Atari f0, 5e-18, for the exact Fisher: 5e-18 x 62^2 = 1.92e-14."""
 RL_BIT_BUDGET = 0.3
-"""Default BLIP bit budget of the RL suites: chosen on MinAtar (README, plasticity ablation)."""
+"""Default BLIP bit budget of the RL suites: chosen on MinAtar (docs/results.md)."""
 
 
 @dataclass(frozen=True)
@@ -18,29 +24,51 @@ class SuitePreset:
     Attributes:
         steps_per_task: env steps per game (Atari: the paper's 10M).
         eval_max_steps: agent steps per evaluation episode at most (Atari: 108k frames).
-        blip: BLIP's f0 (Atari: the authors' value), bit budget and snap.
+        fisher_prior: BLIP's f0 (the authors' Atari value, for the exact Fisher).
     """
 
     steps_per_task: int
     eval_max_steps: int
-    blip: BlipConfig
+    fisher_prior: float
 
 
-PRESETS: dict[str, SuitePreset] = {
+SUITE_PRESETS: dict[str, SuitePreset] = {
     "atari6": SuitePreset(
-        steps_per_task=10_000_000,
-        eval_max_steps=27_000,
-        blip=BlipConfig(fisher_prior=5e-18, bit_budget=RL_BIT_BUDGET, snap=False),
+        steps_per_task=10_000_000, eval_max_steps=27_000, fisher_prior=ATARI_PRIOR
     ),
-    "minatar": SuitePreset(
-        steps_per_task=500_000,
-        eval_max_steps=5_000,
-        blip=BlipConfig(fisher_prior=5e-18, bit_budget=RL_BIT_BUDGET, snap=False),
-    ),
-    "fake": SuitePreset(
-        steps_per_task=2_000,
-        eval_max_steps=100,
-        blip=BlipConfig(fisher_prior=5e-18, bit_budget=RL_BIT_BUDGET, snap=False),
-    ),
+    "minatar": SuitePreset(steps_per_task=500_000, eval_max_steps=5_000, fisher_prior=ATARI_PRIOR),
+    "fake": SuitePreset(steps_per_task=2_000, eval_max_steps=100, fisher_prior=ATARI_PRIOR),
 }
 """One preset per suite of :data:`blip_rl.envs.SUITES`."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How BLIP freezes bits and how a run is evaluated, for ``--preset``.
+
+    Attributes:
+        blip: BLIP's information gain form, bit budget and snap.
+        eval_policy: the evaluation actions whose scores make A (``sampled`` or ``greedy``).
+        fisher_actions: the actions the end-of-task Fisher takes log pi at.
+    """
+
+    blip: BlipConfig
+    eval_policy: str
+    fisher_actions: str
+
+
+RECIPES: dict[str, Recipe] = {
+    "default": Recipe(
+        blip=BlipConfig(ig="paper", bit_budget=RL_BIT_BUDGET, snap=False),
+        eval_policy="sampled",
+        fisher_actions="resampled",
+    ),
+    "paper": Recipe(
+        blip=BlipConfig(ig="authors", bit_budget=1.0, snap=True),
+        eval_policy="greedy",
+        fisher_actions="resampled",
+    ),
+}
+"""``default``: this project's (a bit budget, no snap, sampled-action evaluation); ``paper``:
+the authors' RL code as they ran it (their information gain, the snap, no budget, greedy
+evaluation, the Fisher at actions drawn from the final policy)."""

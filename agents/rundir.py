@@ -19,7 +19,16 @@ from blip_rl.infra.files import read_checked, write_csv
 from blip_rl.infra.flags import config_from_dict, flat_values, how_settings
 from blip_rl.infra.rundir import RunFolder, open_run
 
-EVAL_COLUMNS = ("step", "task", "game", "policy", "mean_return", "std_return", "normalized")
+EVAL_COLUMNS = (
+    "step",
+    "task",
+    "game",
+    "policy",
+    "episodes",
+    "mean_return",
+    "std_return",
+    "normalized",
+)
 
 
 def write_eval_csv(path: Path, rows: list[EvalRow]) -> None:
@@ -28,7 +37,7 @@ def write_eval_csv(path: Path, rows: list[EvalRow]) -> None:
         path,
         EVAL_COLUMNS,
         (
-            [row.step, row.task, row.game, row.policy, f"{row.mean_return:.6g}",
+            [row.step, row.task, row.game, row.policy, row.episodes, f"{row.mean_return:.6g}",
              f"{row.std_return:.6g}", None if row.normalized is None else f"{row.normalized:.6f}"]
             for row in rows
         ),
@@ -54,7 +63,7 @@ class TrainRun(RunFolder):
     COMMAND = "train"
     RECORD = "summary.json"
     RECORD_WRITTEN = "after its first task"
-    METRICS = ("acc", "bwt", "final_accumulated_normalized")
+    METRICS = ("acc", "bwt", "bwt_unclipped", "final_accumulated_normalized")
 
     @cached_property
     def summary(self) -> TrainSummary:

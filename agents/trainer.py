@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from torch import Tensor, nn
@@ -32,8 +31,9 @@ from blip_rl.agents.checkpoint import (
 )
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.evaluation import EVAL_POLICIES, evaluate_task
+from blip_rl.agents.model import new_model
 from blip_rl.agents.observers import RunObserver
-from blip_rl.agents.policy import BlipActorCriticPolicy, BlipTrunk
+from blip_rl.agents.policy import BlipActorCriticPolicy
 from blip_rl.agents.rundir import TrainRun, write_eval_csv
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.scratch import load_scratch
@@ -141,7 +141,7 @@ class ContinualTrainer:
         self.games = cfg.sequence
         self.checkpoints = out / "checkpoints"
         self.scratch = load_scratch(cfg.scratch, cfg) if cfg.scratch else None
-        self.model = self._new_model()
+        self.model = new_model(cfg, device)
         self.strategy: Strategy = make_strategy(
             cfg.method, self.model.policy, blip=cfg.blip, ewc=cfg.ewc
         )
@@ -192,22 +192,6 @@ class ContinualTrainer:
                 f"checkpoint {str(found.path)!r} does not fit this run ({first_line(e)})"
             ) from None
         self.last_checkpoint, self.saved_at = found.path, self.num_timesteps
-
-    def _new_model(self) -> PPO:
-        cfg = self.cfg
-        env = make_env(self.games[0], cfg.n_envs, cfg.seed, train=True, vec_env=cfg.vec_env)
-        return PPO(
-            BlipActorCriticPolicy,
-            env,
-            policy_kwargs={
-                "n_tasks": len(self.games),
-                "features_extractor_class": BlipTrunk,
-                "features_extractor_kwargs": {"bits": cfg.blip.bits, "width": cfg.trunk_width},
-            },
-            seed=cfg.seed,
-            device=self.device,
-            **cfg.ppo.sb3_kwargs(cfg.n_envs),
-        )
 
     @property
     def policy(self) -> BlipActorCriticPolicy:
@@ -309,17 +293,7 @@ class ContinualTrainer:
             FISHER_LOG_LIKELIHOODS[self.cfg.fisher_actions],
         )
         samples.clear()  # the next task collects its own; keeps task checkpoints small
-        rows = self._evaluate()
-        for policy, scores in state.scores.items():
-            returns: list[float | None] = [None] * (task + 1)
-            for row in rows:
-                if row.policy == policy:
-                    returns[row.task] = row.mean_return
-            scores.append(returns)
-        state.task_ends.append(self.num_timesteps)
-        state.reports.append(report)
-        state.task = task + 1
-        state.task_start = self.num_timesteps
+        state.record_task_end(self.num_timesteps, report, self._evaluate(task_end=True))
         write_bits(bits_file(self.out, task), self.policy)
         self._checkpoint(f"task_{task}")
         summary = self._write_summary()
@@ -352,26 +326,30 @@ class ContinualTrainer:
             self.stop.exit_code,
         )
 
-    def _evaluate(self) -> list[EvalRow]:
+    def _evaluate(self, task_end: bool = False) -> list[EvalRow]:
         """Evaluate every task the model carries (all seen so far, or only the current one for
-        a non-continual strategy) with each action policy; rows go to ``eval.csv``."""
+        a non-continual strategy) with each action policy; rows go to ``eval.csv``. At a
+        ``task_end`` the run's evaluation policy plays ``final_eval_episodes``."""
         cfg, step = self.cfg, self.num_timesteps
         tasks = range(self.task + 1) if self.strategy.continual else (self.task,)
         rows = []
         for j in tasks:
             game = self.games[j]
             for policy in EVAL_POLICIES:
+                final = task_end and policy == cfg.eval_policy
+                episodes = cfg.final_eval_episodes if final else cfg.eval_episodes
                 mean, std = evaluate_task(
                     self.model,
                     game,
                     j,
-                    cfg.eval_episodes,
+                    episodes,
                     cfg.eval_max_steps,
                     cfg.seed,
                     cfg.n_envs,
                     greedy=policy == "greedy",
                 )
-                rows.append(EvalRow(step, j, game.name, policy, mean, std, game.normalize(mean)))
+                row = EvalRow(step, j, game.name, policy, episodes, mean, std, game.normalize(mean))
+                rows.append(row)
                 log.info(
                     "step %d  %-15s %-7s return %8.2f +- %.2f", step, game.name, policy, mean, std
                 )

@@ -1,5 +1,6 @@
-"""Feature trunks of the RL policies: BLIP layers (bounds from max(fan_in, fan_out), spec s.1),
-or the same architecture in plain float layers for baselines and benchmarks."""
+"""Feature trunks of the RL policies: BLIP layers with the authors' RL fan (bound 6/sqrt(fan),
+fan = max(inputs per output, output features or channels)), or the same architecture in plain
+float layers for baselines and benchmarks."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from ppo_overhead import build, steps_per_second
 from timing import headline, median_seconds
 
 from blip_rl import Blip, BlipConfig
-from blip_rl.agents.presets import PRESETS
+from blip_rl.agents.presets import SUITE_PRESETS
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import FISHER_BATCH, policy_log_likelihood
 
@@ -25,12 +25,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4_000, help="env steps timed for fps")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    preset = PRESETS[args.suite]
+    preset = SUITE_PRESETS[args.suite]
     model = build(args.suite, blip=True)
     fps = max(steps_per_second(model, args.steps) for _ in range(args.repeats))
     samples = RecentTransitions(2048, model.observation_space.dtype)
     samples.top_up(model)
-    blip = Blip(model.policy, BlipConfig(fisher_prior=preset.blip.fisher_prior))
+    blip = Blip(model.policy, BlipConfig(fisher_prior=preset.fisher_prior))
 
     def consolidate() -> None:
         blip.consolidate(samples.batches(FISHER_BATCH, model.device), policy_log_likelihood)

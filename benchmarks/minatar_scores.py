@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from blip_rl.agents.presets import PRESETS
+from blip_rl.agents.presets import SUITE_PRESETS
 from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.summary import scratch_returns
 from blip_rl.envs import SUITES, Game, get_game, make_env
@@ -51,7 +51,7 @@ def main() -> None:
     for name in suite.games:
         game = get_game(name, suite.platform)
         rand = random_return(
-            game, args.random_episodes, PRESETS["minatar"].eval_max_steps, args.seed
+            game, args.random_episodes, SUITE_PRESETS["minatar"].eval_max_steps, args.seed
         )
         scores = [run[args.policy][name] for run in runs if name in run[args.policy]]
         if not scores:

@@ -1,5 +1,7 @@
-"""The README's plasticity tables: mean +- std over seeds of ACC, BWT, mean plasticity and the
-final frozen-bit share, for groups of finished ``blip-rl train`` runs.
+"""Tables of finished ``blip-rl train`` runs grouped by method: per group, mean ± standard
+error [95% bootstrap CI] over seeds of ACC, BWT (clipped and unclipped), mean plasticity over
+tasks 2..T and the final frozen-bit share; then every pair of groups' difference, marked
+significant where its CI excludes 0 (paired over the seeds both groups have).
 
 Each run's scores are recomputed from its ``summary.json`` with the current score table (as
 ``blip-rl inspect`` does); the plasticity reference is the mean of the ``--scratch`` runs.
@@ -11,33 +13,26 @@ Each run's scores are recomputed from its ``summary.json`` with the current scor
 from __future__ import annotations
 
 import argparse
-import statistics
 from dataclasses import replace
 from pathlib import Path
 
 from blip_rl.agents.evaluation import EVAL_POLICIES
 from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.scratch import load_scratch
+from blip_rl.core.metrics import estimate, pairwise_differences
+from blip_rl.infra.tables import difference_lines, estimate_lines
 
-COLUMNS = ("acc", "bwt", "mean_plasticity", "frozen")
+COLUMNS = ("acc", "bwt", "bwt_unclipped", "mean_plasticity", "frozen")
 
 
-def run_metrics(folder: Path, scratch: list[Path], policy: str) -> dict[str, float | None]:
+def run_metrics(folder: Path, scratch: list[Path], policy: str) -> tuple[int, dict]:
+    """The run's seed and its :data:`COLUMNS` (``None`` where it has no value)."""
     run = open_train_run(folder)
     cfg = replace(run.train_config, eval_policy=policy)
     reference = load_scratch(scratch, cfg) if scratch else None
     fresh = run.fresh_summary(policy, reference)
-    scores = {k: getattr(fresh.scores, k) for k in COLUMNS[:3]}
-    return {**scores, "frozen": fresh.frozen_fraction[-1]}
-
-
-def cell(values: list[float | None]) -> str:
-    known = [v for v in values if v is not None]
-    if not known:
-        return "-"
-    if len(known) == 1:
-        return f"{known[0]:.3f}"
-    return f"{statistics.mean(known):.3f} ± {statistics.stdev(known):.3f}"
+    scores = {k: getattr(fresh.scores, k) for k in COLUMNS[:-1]}
+    return cfg.seed, {**scores, "frozen": fresh.frozen_fraction[-1]}
 
 
 def main() -> None:
@@ -49,12 +44,25 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--policy", choices=EVAL_POLICIES, default="sampled")
     args = parser.parse_args()
-    print(f"| {args.policy} actions | seeds | ACC | BWT | mean plasticity | frozen bits |")
-    print("|---|---|---|---|---|---|")
+    values: dict[str, dict[str, dict[int, float]]] = {c: {} for c in COLUMNS}
     for label, *runs in args.group:
-        rows = [run_metrics(Path(r), args.scratch, args.policy) for r in runs]
-        cells = " | ".join(cell([row[c] for row in rows]) for c in COLUMNS)
-        print(f"| {label} | {len(runs)} | {cells} |")
+        for column in COLUMNS:
+            values[column][label] = {}
+        for folder in runs:
+            seed, metrics = run_metrics(Path(folder), args.scratch, args.policy)
+            for column, value in metrics.items():
+                if value is not None:
+                    values[column][label][seed] = value
+    rows = [
+        (
+            label,
+            {c: estimate(list(v[label].values())) if v[label] else None for c, v in values.items()},
+        )
+        for label, *_ in args.group
+    ]
+    print(f"{args.policy} actions: mean ± SE [95% CI] over seeds")
+    print("\n".join(estimate_lines(rows, COLUMNS)))
+    print("\n".join(difference_lines({c: pairwise_differences(v) for c, v in values.items()})))
 
 
 if __name__ == "__main__":

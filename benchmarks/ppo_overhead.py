@@ -22,7 +22,7 @@ from timing import headline
 from blip_rl import Blip, BlipConfig
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.config import PPOConfig
-from blip_rl.agents.presets import PRESETS
+from blip_rl.agents.presets import SUITE_PRESETS
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import FISHER_BATCH, policy_log_likelihood
 from blip_rl.envs import SUITES, get_game, make_env
@@ -45,7 +45,7 @@ def build(suite: str, blip: bool, device: str = "cpu", vec_env: str = "dummy") -
         }
         return PPO("CnnPolicy", env, policy_kwargs=policy_kwargs, **kwargs)
     model = PPO(BlipActorCriticPolicy, env, policy_kwargs={"n_tasks": 6}, **kwargs)
-    strategy = Blip(model.policy, BlipConfig(fisher_prior=PRESETS[suite].blip.fisher_prior))
+    strategy = Blip(model.policy, BlipConfig(fisher_prior=SUITE_PRESETS[suite].fisher_prior))
     # One consolidated task, so the clip works on real frozen-bit counts.
     samples = RecentTransitions(2048, env.observation_space.dtype)
     samples.top_up(model)

@@ -14,6 +14,8 @@ from stable_baselines3.common.vec_env import (
     VecTransposeImage,
 )
 
+from blip_rl.envs.seeding import SeededEpisodes
+
 FRAME_SKIP = 4
 FRAME_STACK = 4
 
@@ -43,14 +45,16 @@ def make_atari(
     space (SB3's ``set_env`` checks it). Training (``train=True``) ends an episode at each
     lost life and clips rewards to their sign; evaluation plays whole games for raw scores.
     ``max_episode_steps`` caps an episode in agent steps: ``FRAME_SKIP`` frames each, the
-    up to 30 no-op frames of a reset included.
+    up to 30 no-op frames of a reset included. Evaluation starts every episode from its own
+    seed (:class:`~blip_rl.envs.seeding.SeededEpisodes`).
     """
     env_kwargs: dict = {"full_action_space": True}
     if max_episode_steps is not None:
         env_kwargs["max_episode_steps"] = max_episode_steps * FRAME_SKIP
     gym.register_envs(ale_py)
+    game_id = env_id(rom)
     venv = make_atari_env(
-        env_id(rom),
+        game_id if train else lambda **kwargs: SeededEpisodes(gym.make(game_id, **kwargs)),
         n_envs=n_envs,
         seed=seed,
         wrapper_kwargs={"terminal_on_life_loss": train, "clip_reward": train},

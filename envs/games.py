@@ -33,12 +33,22 @@ class Game:
     random_score: float | None = None
     reference_score: float | None = None
 
-    def normalize(self, score: float) -> float | None:
-        """(R - R_random) / (R_ref - R_random) clipped to [0, 1]; ``None`` without a reference."""
+    def normalize(self, score: float, clip: bool = True) -> float | None:
+        """(R - R_random) / (R_ref - R_random), clipped to [0, 1] unless not ``clip``; ``None``
+        without a reference."""
+        scale = self.normalization_scale
+        if scale is None:
+            return None
+        value = (score - self.random_score) / scale  # type: ignore[operator]
+        return min(1.0, max(0.0, value)) if clip else value
+
+    @property
+    def normalization_scale(self) -> float | None:
+        """R_ref - R_random: a raw score difference over it is a normalized one (``None``
+        without a reference)."""
         if self.random_score is None or self.reference_score is None:
             return None
-        value = (score - self.random_score) / (self.reference_score - self.random_score)
-        return min(1.0, max(0.0, value))
+        return self.reference_score - self.random_score
 
 
 # Atari: random and PPO-after-10M-steps scores (CleanRL's ppo_atari benchmark), spec s.7.

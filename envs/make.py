@@ -8,6 +8,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from blip_rl.envs.games import Game
+from blip_rl.envs.seeding import SeededEpisodes
 
 VEC_ENVS = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
 """How the copies of an env run: one after another in this process, or one subprocess each."""
@@ -25,7 +26,8 @@ def make_env(
 
     Observations are uint8 channel-first images: (n_envs, 4, 84, 84) for Atari, (n_envs, 10,
     10, 10) for MinAtar and the fake games. ``max_episode_steps`` caps an episode in agent
-    steps. Only Atari's training differs from its evaluation (lives, reward clipping).
+    steps. Evaluation envs (``train=False``) start every episode from its own seed
+    (:class:`SeededEpisodes`); Atari's also play whole games with raw rewards.
     """
     if game.platform == "atari":
         from blip_rl.envs.atari import make_atari
@@ -37,7 +39,7 @@ def make_env(
         from blip_rl.envs.minatar import MinAtarEnv as env_class
 
     def build() -> gym.Env:
-        env = env_class(game.rom)
+        env = env_class(game.rom) if train else SeededEpisodes(env_class(game.rom))
         return env if max_episode_steps is None else TimeLimit(env, max_episode_steps)
 
     return make_vec_env(build, n_envs=n_envs, seed=seed, vec_env_cls=VEC_ENVS[vec_env])

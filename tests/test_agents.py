@@ -13,11 +13,11 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.envs import FakeImageEnv
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from blip_rl import blip_layers
+from blip_rl import Blip, BlipConfig, blip_layers
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.checkpoint import read_checkpoint
 from blip_rl.agents.samples import RecentTransitions
-from blip_rl.agents.trainer import ContinualTrainer, TaskLinearSchedule
+from blip_rl.agents.trainer import ContinualTrainer, TaskLinearSchedule, resampled_log_likelihood
 from blip_rl.commands.main import main
 from blip_rl.core.clip import freeze_radius
 from blip_rl.envs import get_game, make_env
@@ -25,7 +25,8 @@ from tests.cli import assert_one_line_error, run_cli
 
 TINY = [
     "--n-envs", "2", "--n-steps", "32", "--n-minibatches", "2", "--n-epochs", "1",
-    "--eval-episodes", "1", "--eval-max-steps", "40", "--fisher-samples", "96",
+    "--eval-episodes", "1", "--final-eval-episodes", "2", "--eval-max-steps", "40",
+    "--fisher-samples", "96",
 ]  # fmt: skip
 
 
@@ -71,8 +72,12 @@ def test_every_method_learns_a_two_game_sequence_and_writes_the_run(tmp_path, su
     assert len(summary["A_raw"]) == 2 and summary["A_raw"][0][1] is None
     rows = eval_rows(out)
     assert list(rows[0]) == [
-        "step", "task", "game", "policy", "mean_return", "std_return", "normalized"
+        "step", "task", "game", "policy", "episodes", "mean_return", "std_return", "normalized"
     ]  # fmt: skip
+    assert {(r["step"], r["policy"], r["episodes"]) for r in rows if r["step"] == "128"} == {
+        ("128", "sampled", "2"),
+        ("128", "greedy", "1"),
+    }  # fmt: skip  the task end: --final-eval-episodes for the run's policy
     assert {(r["step"], r["game"], r["policy"]) for r in rows} >= {
         (step, game, policy)
         for step, game in [("128", names[0]), ("256", names[1])]
@@ -91,6 +96,8 @@ def test_every_method_learns_a_two_game_sequence_and_writes_the_run(tmp_path, su
     assert (summary["frozen_fraction"][0] is not None) == (method == "blip")
     if suite == "atari6":
         assert summary["acc"] is not None and 0 <= summary["acc"] <= 1
+    for key in ("acc_se", "acc_ci", "bwt_se", "bwt_ci", "bwt_unclipped", "A_se", "A_unclipped"):
+        assert key in summary and key in summary["by_policy"]["greedy"]
 
 
 def test_blip_keeps_frozen_trunk_in_its_intervals_and_old_heads_fixed(tmp_path):
@@ -256,3 +263,61 @@ def test_subprocess_envs_learn_exactly_as_in_process_envs(tmp_path):
     summaries = {v: train(tmp_path / v, *args, "--vec-env", v) for v in ("dummy", "subproc")}
     assert summaries["subproc"]["A_raw"] == summaries["dummy"]["A_raw"]
     assert eval_rows(tmp_path / "subproc") == eval_rows(tmp_path / "dummy")
+
+
+def frozen_bits_hold(policy):
+    """Whether every BLIP parameter of ``policy`` is within its interval (Eq. 4)."""
+    for _, layer in blip_layers(policy):
+        for pname, param, bound in layer.blip_tensors():
+            s, c = layer.frozen_bits(pname), layer.center(pname)
+            u = param.detach() / bound
+            if not ((u - c).abs() <= freeze_radius(s, layer.bits) + 1e-6).all():
+                return False
+    return True
+
+
+def test_the_policy_keeps_its_frozen_bits_under_every_optimizer_sb3_gives_it(tmp_path):
+    env = make_env(get_game("fake_a", "fake"), 2, seed=0, train=True)
+    kwargs = {"n_steps": 32, "batch_size": 32, "n_epochs": 4, "learning_rate": 1e-3}
+    model = PPO(BlipActorCriticPolicy, env, policy_kwargs={"n_tasks": 2}, device="cpu", **kwargs)
+    model.learn(64)
+    obs = torch.as_tensor(np.stack([env.observation_space.sample() for _ in range(64)]))
+    blip = Blip(model.policy, BlipConfig(fisher_prior=1e-12))
+    blip.consolidate([(obs, torch.zeros(64, dtype=torch.long))], resampled_log_likelihood)
+    assert all((layer.weight_frozen_bits > 0).any() for _, layer in blip_layers(model.policy))
+    model.save(tmp_path / "m.zip")
+
+    loaded = PPO.load(tmp_path / "m.zip", env, device="cpu")  # a new optimizer, nothing attached
+    loaded.policy.set_task(1)
+    before = [p.detach().clone() for p in loaded.policy.features_extractor.parameters()]
+    loaded.learn(128)
+    after = loaded.policy.features_extractor.parameters()
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    assert frozen_bits_hold(loaded.policy)
+    loaded.policy.reset_optimizer(0.05)
+    loaded.learn(128)
+    assert frozen_bits_hold(loaded.policy)
+    loaded.policy.optimizer = torch.optim.SGD(loaded.policy.parameters(), lr=1.0)
+    loaded.learn(128)
+    assert frozen_bits_hold(loaded.policy)
+    # The test can fail: an optimizer slipped past the policy (no clip) breaks the intervals.
+    loaded.policy.__dict__["_optimizer"] = torch.optim.SGD(loaded.policy.parameters(), lr=1.0)
+    loaded.learn(128)
+    assert not frozen_bits_hold(loaded.policy)
+
+
+def test_a_critic_with_its_own_trunk_gets_a_float_one_never_consolidated():
+    env = make_env(get_game("fake_a", "fake"), 2, seed=0, train=True)
+    model = PPO(BlipActorCriticPolicy, env, n_steps=32, batch_size=32, device="cpu",
+                policy_kwargs={"share_features_extractor": False})  # fmt: skip
+    policy = model.policy
+    assert [name for name, _ in blip_layers(policy)] == [
+        "features_extractor.cnn.0", "features_extractor.cnn.3"
+    ]  # fmt: skip
+    critic = policy.vf_features_extractor
+    assert not blip_layers(critic) and isinstance(critic.cnn[0], torch.nn.Conv2d)
+    optimized = {id(p) for group in policy.optimizer.param_groups for p in group["params"]}
+    assert {id(p) for p in critic.parameters()} <= optimized
+    model.learn(64)
+    values = policy.predict_values(torch.as_tensor(env.reset()).float())
+    assert values.std() > 0  # the critic still tells states apart

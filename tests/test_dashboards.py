@@ -116,7 +116,7 @@ def test_wandb_is_not_imported_when_off(tmp_path):
 def test_progress_bars_show_each_task_with_fps_and_eta_and_log_each_task_end(tmp_path, caplog):
     tiny = TrainConfig(
         suite="minatar", games=("breakout", "space_invaders"), steps_per_task=128, n_envs=2,
-        eval_episodes=1, eval_max_steps=40, fisher_samples=96,
+        eval_episodes=1, final_eval_episodes=2, eval_max_steps=40, fisher_samples=96,
     )  # fmt: skip
     cfg = replace(tiny, ppo=replace(tiny.ppo, n_steps=32, n_minibatches=2, n_epochs=1))
     screen = io.StringIO()

@@ -32,13 +32,24 @@ def test_conv_forward_matches_float_conv_at_20_bits(bias):
     torch.testing.assert_close(conv(x), ref(x), atol=1e-5, rtol=1e-5)
 
 
-def test_bounds_follow_the_authors_fan_rules():
-    conv = BlipConv2d(4, 32, 8, stride=4, fan="max")
-    assert conv.fan_in == 4 * 64 and conv.fan_out == 32 * 64
-    assert math.isclose(conv.bound, 6 / math.sqrt(32 * 64))
-    lin = BlipLinear(100, 10)
-    assert math.isclose(lin.bound, 6 / math.sqrt(100))
-    assert lin.param_bound("bias") == 1.0
+@pytest.mark.parametrize(
+    "layer, fan",
+    [
+        # the authors' RL trunk (quant_layer.py, n_entry): max(out_channels, in_channels k k)
+        (BlipConv2d(4, 32, 8, stride=4, fan="max"), max(32, 4 * 64)),
+        (BlipConv2d(32, 64, 4, stride=2, fan="max"), max(64, 32 * 16)),
+        (BlipConv2d(10, 320, 3, fan="max"), max(320, 10 * 9)),
+        (BlipLinear(3136, 1024, fan="max"), 3136),
+        (BlipLinear(100, 400, fan="max"), 400),
+        # their classification layers: fan-in
+        (BlipConv2d(3, 64, 4), 3 * 16),
+        (BlipLinear(784, 1200), 784),
+    ],
+)
+def test_bounds_follow_the_authors_fan_rules(layer, fan):
+    assert layer.fan == fan
+    assert math.isclose(layer.bound, 6 / math.sqrt(fan))
+    assert layer.param_bound("bias") == 1.0
 
 
 def test_state_is_nine_bytes_per_parameter_and_in_the_state_dict():

@@ -1,7 +1,13 @@
+import itertools
+import math
+import statistics
+
+import numpy as np
 import pytest
 import torch
 
 from blip_rl import Accuracy, acc_bwt
+from blip_rl.core.metrics import difference, estimate, pairwise_differences
 
 
 def test_acc_is_the_mean_of_the_last_row():
@@ -31,3 +37,29 @@ def test_accuracy_metric():
     assert m.result() == pytest.approx(2 / 3)
     m.reset()
     assert m.result() == 0.0
+
+
+def test_the_bootstrap_ci_of_a_known_sample_matches_its_exact_bootstrap_distribution():
+    values = [0.2, 0.5, 0.55, 0.7, 1.4]
+    exact = np.array([np.mean(r) for r in itertools.product(values, repeat=5)])  # all 5^5
+    low, high = np.quantile(exact, [0.025, 0.975])
+    e = estimate(values)
+    assert e.n == 5 and e.mean == pytest.approx(0.67)
+    assert e.se == pytest.approx(statistics.stdev(values) / math.sqrt(5))
+    assert e.low == pytest.approx(low, abs=0.01) and e.high == pytest.approx(high, abs=0.01)
+    assert estimate(values) == e  # seeded: the same table every time
+    one = estimate([0.4])
+    assert (one.mean, one.se, one.low, one.high) == (0.4, 0.0, 0.4, 0.4)
+
+
+def test_differences_are_paired_over_shared_seeds_and_significant_only_beyond_the_noise():
+    a = {0: 0.80, 1: 0.70, 2: 0.90, 3: 0.75, 4: 0.85}
+    b = {s: v - 0.05 for s, v in a.items()}  # always 0.05 lower: a clear paired difference
+    c = {0: 0.90, 1: 0.60, 2: 0.80, 3: 0.85, 4: 0.70}  # the same mean spread over seeds
+    diffs = {(d.first, d.second): d for d in pairwise_differences({"a": a, "b": b, "c": c})}
+    assert list(diffs) == [("a", "b"), ("a", "c"), ("b", "c")]
+    ab = diffs["a", "b"]
+    assert ab.paired and ab.estimate.mean == pytest.approx(0.05) and ab.significant
+    assert not diffs["a", "c"].significant  # unpaired noise of 0.1 hides a mean difference of 0
+    unpaired = difference(list(a.values()), list(b.values()))
+    assert unpaired.mean == pytest.approx(0.05) and not unpaired.excludes_zero

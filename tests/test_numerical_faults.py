@@ -80,11 +80,11 @@ def test_a_non_finite_loss_stops_the_run_before_any_weight_changes(
 
 def test_a_non_finite_fisher_is_never_consolidated_into_the_run(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    rollout = trainer.FISHER_LOG_LIKELIHOODS["rollout"]
+    resampled = trainer.FISHER_LOG_LIKELIHOODS["resampled"]
     monkeypatch.setitem(
         trainer.FISHER_LOG_LIKELIHOODS,
-        "rollout",
-        lambda policy, batch: rollout(policy, batch) * math.inf,
+        "resampled",
+        lambda policy, batch: resampled(policy, batch) * math.inf,
     )
     status, err = run(out, capsys)
     assert status == 1

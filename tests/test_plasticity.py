@@ -106,7 +106,7 @@ def test_rl_suites_default_to_a_bit_budget_and_the_paper_is_one_flag_away():
     default = TrainConfig(suite="minatar").resolved().blip
     assert (default.bit_budget, default.snap) == (RL_BIT_BUDGET, False)
     paper = TrainConfig(suite="atari6", blip=BlipConfig(bit_budget=1.0, snap=True)).resolved().blip
-    assert (paper.bit_budget, paper.snap, paper.fisher_prior) == (1.0, True, 5e-18)
+    assert (paper.bit_budget, paper.snap, paper.fisher_prior) == (1.0, True, 1.922e-14)
     assert LIBRARY_DEFAULTS.snap and LIBRARY_DEFAULTS.bit_budget == 1.0  # classification: the paper
 
 
@@ -115,8 +115,9 @@ def test_a_checkpoint_of_the_older_score_format_is_refused_not_misread():
 
     state = RunState().to_dict()
     assert RunState.from_dict(state) == RunState()
+    older = {k: v for k, v in state.items() if k != "errors"}  # before standard errors
     with pytest.raises(ValueError, match="start a new run"):
-        RunState.from_dict({**state, "scores": [[4.2]]})
+        RunState.from_dict(older)
 
 
 def test_the_resampled_fisher_draws_actions_from_the_active_actor_not_the_rollout():

@@ -44,8 +44,14 @@ def test_a_sweep_runs_every_method_and_seed_and_aggregates_over_seeds(swept):
         accs = [float(per_run[f"{method}__{s}"]["acc"]) for s in (0, 1)]
         assert (row["runs"], row["failed"]) == ("2", "0")
         assert float(row["acc_mean"]) == pytest.approx(statistics.fmean(accs))
-        assert float(row["acc_std"]) == pytest.approx(statistics.stdev(accs))
-    assert "blip        2" in proc.stdout
+        assert float(row["acc_se"]) == pytest.approx(statistics.stdev(accs) / 2**0.5)
+        assert float(row["acc_ci_low"]) <= float(row["acc_mean"]) <= float(row["acc_ci_high"])
+    assert "blip      2" in proc.stdout and "acc  " in proc.stdout
+    differences = rows(out / "differences.csv")
+    assert [(d["metric"], d["first"], d["second"], d["paired"]) for d in differences][:1] == [
+        ("acc", "blip", "ft", "True")
+    ]
+    assert "blip - ft" in proc.stdout
     assert (out / "plots" / "fig4_accumulated_normalized.png").exists()
 
 

@@ -32,7 +32,7 @@ from blip_rl.commands.command import Command
 from blip_rl.commands.plot import figures_of
 from blip_rl.commands.runs import open_run
 from blip_rl.core.methods import METHODS
-from blip_rl.core.metrics import mean_std
+from blip_rl.core.metrics import estimate, pairwise_differences
 from blip_rl.core.options import forwarded, option
 from blip_rl.infra.device import resolve_device
 from blip_rl.infra.figures import save_figure
@@ -47,6 +47,7 @@ from blip_rl.infra.flags import (
     how_settings,
 )
 from blip_rl.infra.rundir import RunFolder
+from blip_rl.infra.tables import difference_lines, estimate_lines
 
 log = logging.getLogger(__name__)
 
@@ -228,11 +229,12 @@ def launch(cfg: SweepConfig, runs: list[PlannedRun]) -> dict[str, str]:
 
 
 def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) -> str:
-    """Write ``runs.csv`` and ``summary.csv``; returns the table as text. A run whose results
-    do not read is added to ``failed``. A train run's metrics are recomputed with the current
-    score table."""
+    """Write ``runs.csv``, ``summary.csv`` (per method: mean, standard error and 95% bootstrap
+    CI over seeds of each metric) and ``differences.csv`` (every pair of methods); returns
+    them as text. A run whose results do not read is added to ``failed``. A train run's
+    metrics are recomputed with the current score table."""
     out = Path(cfg.out)
-    kind = JOBS[cfg.job].run_folder
+    metrics = JOBS[cfg.job].run_folder.METRICS
     per_run = {}
     for r in runs:
         if r.name not in failed:
@@ -240,31 +242,51 @@ def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) 
                 per_run[r.name] = open_run(r.folder).metrics()
             except (ValueError, KeyError) as e:  # a finished run whose results do not read
                 failed[r.name] = f"unreadable results: {e}"
-    metrics = kind.METRICS
     write_csv(
         out / "runs.csv",
         ["run", "method", "seed", *metrics, "error"],
         [[r.name, *r.name.split("__"), *(per_run.get(r.name, {}).get(m) for m in metrics),
           failed.get(r.name, "")] for r in runs],
     )  # fmt: skip
-    unit = kind.UNIT
+    values = {  # metric -> method -> seed -> value
+        m: {
+            method: {
+                seed: per_run[f"{method}__{seed}"][m]
+                for seed in cfg.seeds
+                if per_run.get(f"{method}__{seed}", {}).get(m) is not None
+            }
+            for method in cfg.methods
+        }
+        for m in metrics
+    }
+    estimates = {
+        method: {
+            m: estimate(list(v[method].values())) if v[method] else None for m, v in values.items()
+        }
+        for method in cfg.methods
+    }
     header = ["method", "runs", "failed"]
-    for m in metrics:
-        header += [f"{m}_mean", f"{m}_std"]
-    rows, lines = [], [f"{'method':<8} runs  " + "".join(f"{m + unit:>34}" for m in metrics)]
+    header += [f"{m}_{part}" for m in metrics for part in ("mean", "se", "ci_low", "ci_high")]
+    rows = []
     for method in cfg.methods:
-        names = [f"{method}__{s}" for s in cfg.seeds]
-        done = [per_run[n] for n in names if n in per_run]
-        cells, row = [], [method, len(done), len(names) - len(done)]
+        done = sum(f"{method}__{s}" in per_run for s in cfg.seeds)
+        row: list[object] = [method, done, len(cfg.seeds) - done]
         for m in metrics:
-            values = [d[m] for d in done if d[m] is not None]
-            mean, std = mean_std(values) if values else (None, None)
-            row += [mean, std]
-            cells.append("-" if mean is None else f"{mean:.3f} ± {std:.3f}")
+            e = estimates[method][m]
+            row += [None] * 4 if e is None else [e.mean, e.se, e.low, e.high]
         rows.append(row)
-        lines.append(f"{method:<8} {len(done):>4}  " + "".join(f"{c:>34}" for c in cells))
     write_csv(out / "summary.csv", header, rows)
-    return "\n".join(lines)
+    differences = {m: pairwise_differences(v) for m, v in values.items()}
+    write_csv(
+        out / "differences.csv",
+        ["metric", "first", "second", "paired", "difference", "se", "ci_low", "ci_high",
+         "significant"],
+        [[m, d.first, d.second, d.paired, d.estimate.mean, d.estimate.se, d.estimate.low,
+          d.estimate.high, d.significant] for m, diffs in differences.items() for d in diffs],
+    )  # fmt: skip
+    unit = JOBS[cfg.job].run_folder.UNIT
+    table = estimate_lines(list(estimates.items()), metrics, unit=unit)
+    return "\n".join([*table, *difference_lines(differences)])
 
 
 def sweep(cfg: SweepConfig, prog: str) -> int:

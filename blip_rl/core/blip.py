@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import torch
-from torch import Tensor, nn
+from torch import nn
+from torch.optim import Optimizer
+from torch.utils.hooks import RemovableHandle
 
-from blip_rl.core.clip import clip_interval
-from blip_rl.core.consolidate import LayerReport, consolidate_layer
+from blip_rl.core.clip import BlipClip
+from blip_rl.core.consolidate import IG_FORMS, LayerReport, consolidate_layer
 from blip_rl.core.fisher import LogLikelihood, fisher_diagonal
-from blip_rl.core.layers import BlipLayer, blip_layers
+from blip_rl.core.layers import blip_layers
 from blip_rl.core.options import option, with_defaults
 from blip_rl.core.strategy import Strategy
 
@@ -46,6 +47,12 @@ class BlipConfig:
         "freeze at most this share of each weight's own still-free bits per task (rounded "
         "up), in (0, 1] [default: no cap, as the paper]",
     )
+    ig: str | None = option(
+        None,
+        "information gain: paper (Eq. 8) or authors (their code: Eq. 8 less 1/2 log2((t+1)/t), "
+        "0 bits where F_t < F_old) [default: the preset's]",
+        choices=IG_FORMS,
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.bits <= 32:
@@ -53,15 +60,37 @@ class BlipConfig:
         prior = self.fisher_prior
         if prior is not None and not (math.isfinite(prior) and prior > 0):
             raise ValueError(f"fisher_prior must be a finite number > 0, got {prior}")
+        if self.ig is not None and self.ig not in IG_FORMS:
+            raise ValueError(f"unknown ig {self.ig!r}; choose from: {', '.join(IG_FORMS)}")
         for name in ("bit_budget", "bit_cap"):
             share = getattr(self, name)
             if share is not None and not 0 < share <= 1:
                 raise ValueError(f"{name} must be a share in (0, 1], got {share}")
 
 
-LIBRARY_DEFAULTS = BlipConfig(fisher_prior=1e-15, snap=True, bit_budget=1.0)
-"""What :class:`Blip` uses for a setting its config leaves unset: the paper's MNIST f0, the
-snap of the authors' code, no budget (1: the paper)."""
+def authors_prior(published: float, batch: int) -> float:
+    """The f0 that freezes with the exact Fisher as the authors' published f0 did with theirs.
+
+    Their Fisher is the per-sample squared gradient of a mini-batch MEAN loss, exactly the
+    Fisher over ``batch`` squared; the information gain depends only on F / f0, so their
+    runs equal an exact Fisher with f0 = ``published`` * ``batch``^2.
+    """
+    return float(
+        f"{published * batch**2:.12g}"
+    )  # 1e-15 * 100^2 is 1e-11, not 1.0000000000000001e-11
+
+
+CLASSIFICATION_FISHER_BATCH = 100
+"""The authors' Fisher batch in classification (``estimate_fisher``: 80 batches of 100)."""
+
+LIBRARY_DEFAULTS = BlipConfig(
+    fisher_prior=authors_prior(1e-15, CLASSIFICATION_FISHER_BATCH),
+    snap=True,
+    bit_budget=1.0,
+    ig="paper",
+)
+"""What :class:`Blip` uses for a setting its config leaves unset: the authors' MNIST f0 (for
+the exact Fisher: 1e-15 x 100^2 = 1e-11), the snap of their code, no budget (1: the paper)."""
 
 
 class Blip(Strategy):
@@ -71,9 +100,9 @@ class Blip(Strategy):
     The state lives in the layers' buffers (so it travels with ``state_dict``); this object
     holds none. Creating it on a model that has learned no task yet sets the prior Fisher.
 
-    The clip's interval of every parameter is constant within a task, so it is cached (two
-    float32 tensors per parameter while training, rebuilt when S or c change): the clip after
-    each step is then one ``clamp_`` per tensor.
+    The clip (Eq. 4) runs after every step of an optimizer this strategy is attached to. A
+    model that clips itself on every optimizer it is given (it has a ``blip_clip``, as
+    :class:`~blip_rl.agents.BlipActorCriticPolicy`) keeps doing so; BLIP then adds no hook.
     """
 
     name = "blip"
@@ -89,7 +118,14 @@ class Blip(Strategy):
                 raise ValueError(
                     f"layer {name} has {layer.bits} bits but BlipConfig.bits is {config.bits}"
                 )
-        self._intervals: dict[tuple[int, str], tuple[tuple[int, ...], Tensor, Tensor]] = {}
+        own: BlipClip | None = getattr(model, "blip_clip", None)
+        if own is not None and own.strict != config.strict:
+            raise ValueError(
+                f"{type(model).__name__} clips with strict={own.strict}, but BlipConfig.strict "
+                f"is {config.strict}; build the model with the same setting"
+            )
+        self.clips_itself = own is not None
+        self.clip_ = own or BlipClip(model, config.strict)  # Eq. 4, in place
         if self.tasks_seen == 0:
             for _, layer in self.layers:
                 for pname, _, _ in layer.blip_tensors():
@@ -103,29 +139,12 @@ class Blip(Strategy):
             raise RuntimeError(f"BLIP layers disagree on tasks_seen: {sorted(seen)}")
         return seen.pop()
 
-    def _interval(self, layer: BlipLayer, pname: str, bound: float) -> tuple[Tensor, Tensor]:
-        center, bits = layer.center(pname), layer.frozen_bits(pname)
-        key = (center.data_ptr(), center._version, bits.data_ptr(), bits._version)
-        cached = self._intervals.get((id(layer), pname))
-        if cached is None or cached[0] != key:
-            low, high = clip_interval(center, bits, bound, layer.bits, self.config.strict)
-            cached = (key, low, high)
-            self._intervals[id(layer), pname] = cached
-        return cached[1], cached[2]
-
-    @torch.no_grad()
-    def clip_(self) -> None:
-        """Eq. 4 on every BLIP parameter, in place."""
-        for _, layer in self.layers:
-            for pname, param, bound in layer.blip_tensors():
-                param.clamp_(*self._interval(layer, pname, bound))
-
     def consolidate(
         self, batches: Iterable[Any], log_likelihood: LogLikelihood
     ) -> list[LayerReport]:
         """End of task (spec s.4): Fisher on the current weights, then freeze, center, snap.
 
-        Raises :class:`~blip_rl.numerics.NumericalFault` before changing any state if the
+        Raises :class:`~blip_rl.core.numerics.NumericalFault` before changing any state if the
         Fisher is not finite.
         """
         cfg = self.config
@@ -133,13 +152,21 @@ class Blip(Strategy):
         fisher, _ = fisher_diagonal(self.model, batches, log_likelihood, layers)
         return [
             consolidate_layer(
-                name, layer, fisher[layer], cfg.snap, cfg.strict, cfg.bit_budget, cfg.bit_cap
+                name,
+                layer,
+                fisher[layer],
+                snap=cfg.snap,
+                strict=cfg.strict,
+                budget=cfg.bit_budget,
+                cap=cfg.bit_cap,
+                ig=cfg.ig,
             )
             for name, layer in self.layers
         ]
 
-    def after_optimizer_step(self) -> None:
-        self.clip_()
+    def attach(self, optimizer: Optimizer) -> list[RemovableHandle]:
+        handles = super().attach(optimizer)
+        return handles if self.clips_itself else [*handles, self.clip_.attach(optimizer)]
 
     def on_task_end(
         self, task: int, batches: Iterable[Any], log_likelihood: LogLikelihood

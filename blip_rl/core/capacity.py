@@ -1,5 +1,5 @@
 """How much of a BLIP network's capacity is used: the per-layer numbers a task-end report
-carries (see :class:`blip_rl.consolidate.LayerReport`, as a dict), totalled and tabulated."""
+carries (see :class:`blip_rl.core.consolidate.LayerReport`, as a dict), totalled and tabulated."""
 
 from __future__ import annotations
 

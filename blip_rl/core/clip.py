@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.utils.hooks import RemovableHandle
 
-from blip_rl.core.layers import range_limit
+from blip_rl.core.layers import BlipLayer, blip_layers, range_limit
 
 
 def freeze_radius(frozen_bits: Tensor, bits: int, strict: bool = False) -> Tensor:
@@ -64,3 +66,42 @@ def clip_(
         strict: see :func:`freeze_radius`.
     """
     param.clamp_(*clip_interval(center, frozen_bits, bound, bits, strict))
+
+
+class BlipClip:
+    """Eq. 4 on every BLIP parameter of ``model``, in place: call it, or :meth:`attach` it to an
+    optimizer so it runs after every ``step()``.
+
+    The interval of every parameter is constant while a task is learned, so it is cached (two
+    float32 tensors per parameter, rebuilt when S or c change: a task end, a loaded state):
+    the clip after each step is then one ``clamp_`` per tensor.
+
+    Args:
+        model: the module whose BLIP layers (found once, here) are clipped.
+        strict: see :func:`freeze_radius`.
+    """
+
+    def __init__(self, model: nn.Module, strict: bool = False) -> None:
+        self.strict = strict
+        self.layers = [layer for _, layer in blip_layers(model)]
+        self._intervals: dict[tuple[int, str], tuple[tuple[int, ...], Tensor, Tensor]] = {}
+
+    def _interval(self, layer: BlipLayer, pname: str, bound: float) -> tuple[Tensor, Tensor]:
+        center, bits = layer.center(pname), layer.frozen_bits(pname)
+        key = (center.data_ptr(), center._version, bits.data_ptr(), bits._version)
+        cached = self._intervals.get((id(layer), pname))
+        if cached is None or cached[0] != key:
+            low, high = clip_interval(center, bits, bound, layer.bits, self.strict)
+            cached = (key, low, high)
+            self._intervals[id(layer), pname] = cached
+        return cached[1], cached[2]
+
+    @torch.no_grad()
+    def __call__(self) -> None:
+        for layer in self.layers:
+            for pname, param, bound in layer.blip_tensors():
+                param.clamp_(*self._interval(layer, pname, bound))
+
+    def attach(self, optimizer: Optimizer) -> RemovableHandle:
+        """Clip after every ``optimizer.step()``; the handle removes the hook."""
+        return optimizer.register_step_post_hook(lambda *_: self())

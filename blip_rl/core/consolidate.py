@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -12,18 +13,33 @@ from blip_rl.core.clip import clip_
 from blip_rl.core.layers import BlipLayer
 from blip_rl.core.quant import quantize
 
+IgForm = Literal["paper", "authors"]
+IG_FORMS: tuple[IgForm, ...] = ("paper", "authors")
 
-def information_gain(fisher_old: Tensor, fisher_new: Tensor, t: int) -> Tensor:
-    """Eq. 8, in bits, elementwise: ``1/2 log2((t F_{0:t-1} + F_t) / (t F_{0:t-1}))``.
+
+def information_gain(
+    fisher_old: Tensor, fisher_new: Tensor, t: int, form: IgForm = "paper"
+) -> Tensor:
+    """The information gain of task t, in bits, elementwise.
+
+    ``paper`` (Eq. 8): ``1/2 log2((t F_{0:t-1} + F_t) / (t F_{0:t-1}))``, >= 0, and > 0 (so at
+    least one new bit after the ceil) wherever F_t > 0. ``authors`` (their code's
+    ``update_bits``): ``1/2 log2((t F_{0:t-1} + F_t) / ((t + 1) F_{0:t-1}))``, Eq. 8 less
+    ``1/2 log2((t + 1) / t)`` (half a bit at t = 1), negative (0 new bits) where
+    F_t < F_{0:t-1}.
 
     Args:
         fisher_old: F_{0:t-1} (> 0; F_{0:0} is the prior).
         fisher_new: F_t (>= 0), same shape.
         t: 1-based index of the task just learned.
+        form: ``paper`` or ``authors``.
     """
     if t < 1:
         raise ValueError(f"t is the 1-based index of the task just learned, got {t}")
-    return 0.5 * torch.log1p(fisher_new / (t * fisher_old)) / math.log(2.0)
+    if form not in IG_FORMS:
+        raise ValueError(f"unknown information gain form {form!r}; choose from: paper, authors")
+    gain = 0.5 * torch.log1p(fisher_new / (t * fisher_old)) / math.log(2.0)
+    return gain if form == "paper" else gain - 0.5 * math.log2((t + 1) / t)
 
 
 CAP_MARGIN = 1e-6
@@ -107,9 +123,11 @@ def consolidate_layer(
     strict: bool,
     budget: float | None = None,
     cap: float | None = None,
+    ig: IgForm = "paper",
 ) -> LayerReport:
     """Spec s.4 steps 2-6 for one layer, given F_t for its parameters (step 1); ``budget``
-    caps each tensor's new bits, ``cap`` each weight's (see :func:`bits_to_freeze`).
+    caps each tensor's new bits, ``cap`` each weight's (see :func:`bits_to_freeze`); ``ig`` is
+    the form of the information gain (see :func:`information_gain`).
 
     In order: IG from the running Fisher, S += n_t, c = Q(u, new S), snap u <- c (then the
     clip, which only moves u where |c| exceeds the range limit), running Fisher update,
@@ -119,7 +137,7 @@ def consolidate_layer(
     added, frozen = [], []
     for pname, param, bound in layer.blip_tensors():
         state_s, center, fisher = layer.frozen_bits(pname), layer.center(pname), layer.fisher(pname)
-        gain = information_gain(fisher, fisher_new[pname], t)
+        gain = information_gain(fisher, fisher_new[pname], t, ig)
         new_bits = bits_to_freeze(gain, state_s, layer.bits, budget, cap)
         state_s += new_bits
         center.copy_(quantize(param / bound, state_s))

@@ -40,14 +40,15 @@ class BlipLayer(nn.Module):
     """Behaviour shared by BLIP layers: state buffers, bounds and the cached quantized forward.
 
     Subclasses list it before the torch layer (``class BlipLinear(BlipLayer, nn.Linear)``) and
-    set ``fan_in``/``fan_out`` before calling :meth:`_init_blip`.
+    set ``fan_in`` (inputs per output) and ``outputs`` (output features or channels) before
+    calling :meth:`_init_blip`.
     """
 
     bits: int
     fan: int
     bound: float
     fan_in: int
-    fan_out: int
+    outputs: int
     tasks_seen: Tensor
 
     def _init_blip(self, bits: int, fan: FanMode) -> None:
@@ -56,7 +57,7 @@ class BlipLayer(nn.Module):
         if fan not in ("in", "max"):
             raise ValueError(f"fan must be 'in' or 'max', got {fan!r}")
         self.bits = bits
-        self.fan = self.fan_in if fan == "in" else max(self.fan_in, self.fan_out)
+        self.fan = self.fan_in if fan == "in" else max(self.fan_in, self.outputs)
         self.bound = weight_bound(self.fan)
         # The quantized copy of each parameter, rebuilt only when the parameter changes
         # (optimizer steps, clips, loads), not on every forward: rollouts call forward
@@ -128,7 +129,8 @@ class BlipLinear(BlipLayer, nn.Linear):
     """Drop-in ``nn.Linear`` with N-bit weights (Eq. 2) and BLIP state buffers.
 
     Args: those of ``nn.Linear``, plus ``bits`` (N) and ``fan`` ('in': bound 6/sqrt(fan_in),
-    the authors' classification choice; 'max': 6/sqrt(max(fan_in, fan_out)), their RL trunk).
+    the authors' classification choice; 'max': 6/sqrt(max(in_features, out_features)), their
+    RL trunk). The prior Fisher is f0 times the same fan.
     Input (B, *, in_features) -> output (B, *, out_features).
     """
 
@@ -144,7 +146,7 @@ class BlipLinear(BlipLayer, nn.Linear):
         fan: FanMode = "in",
     ) -> None:
         super().__init__(in_features, out_features, bias, device, dtype)
-        self.fan_in, self.fan_out = in_features, out_features
+        self.fan_in, self.outputs = in_features, out_features
         self._init_blip(bits, fan)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -154,7 +156,8 @@ class BlipLinear(BlipLayer, nn.Linear):
 class BlipConv2d(BlipLayer, nn.Conv2d):
     """Drop-in ``nn.Conv2d`` (groups=1, zero padding given as ints) with N-bit weights.
 
-    fan_in = in_channels * kh * kw, fan_out = out_channels * kh * kw.
+    ``fan`` 'in': fan = in_channels * kh * kw; 'max' (the authors' RL trunk):
+    max(out_channels, in_channels * kh * kw).
     Input (B, C_in, H, W) -> output (B, C_out, H', W').
     """
 
@@ -196,7 +199,7 @@ class BlipConv2d(BlipLayer, nn.Conv2d):
             dtype,
         )
         kernel = self.kernel_size[0] * self.kernel_size[1]
-        self.fan_in, self.fan_out = in_channels * kernel, out_channels * kernel
+        self.fan_in, self.outputs = in_channels * kernel, out_channels
         self._init_blip(bits, fan)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -3,9 +3,12 @@ mean and spread of a metric over seeds."""
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -58,3 +61,110 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     if not values:
         raise ValueError("no values to average")
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+BOOTSTRAP_RESAMPLES = 10_000
+"""Resamples of every bootstrap CI (the CI's own error is then well under its width)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over runs (seeds) with its standard error and 95% bootstrap CI.
+
+    Attributes:
+        n: the number of runs.
+        mean: their mean.
+        se: the standard error of the mean, sample std / sqrt(n) (0 for one run).
+        low, high: the 95% percentile-bootstrap confidence interval of the mean (resampling
+            the runs with replacement; [mean, mean] for one run).
+    """
+
+    n: int
+    mean: float
+    se: float
+    low: float
+    high: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        """Whether the CI lies wholly on one side of 0 (for a difference: significant)."""
+        return self.low > 0 or self.high < 0
+
+    def text(self, digits: int = 3, sign: bool = False) -> str:
+        """``0.809 ± 0.007 [0.796, 0.821]``: mean ± SE [95% CI]."""
+        f = f"{{:+.{digits}f}}" if sign else f"{{:.{digits}f}}"
+        se = f"{self.se:.{digits}f}"
+        return f"{f.format(self.mean)} ± {se} [{f.format(self.low)}, {f.format(self.high)}]"
+
+
+def _quantiles(statistic: np.ndarray) -> tuple[float, float]:
+    """The 2.5% and 97.5% quantiles of a bootstrap ``statistic`` (one value per resample)."""
+    low, high = np.quantile(statistic, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def _resampled_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The mean of each of :data:`BOOTSTRAP_RESAMPLES` resamples of ``x`` with replacement."""
+    return x[rng.integers(0, x.size, (BOOTSTRAP_RESAMPLES, x.size))].mean(axis=1)
+
+
+def estimate(values: Sequence[float], seed: int = 0) -> Estimate:
+    """Mean, standard error and 95% bootstrap CI of ``values`` (one per run)."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        raise ValueError("no values to estimate from")
+    mean, std = mean_std(list(x))
+    low, high = _quantiles(_resampled_means(x, np.random.default_rng(seed)))
+    return Estimate(x.size, mean, std / math.sqrt(x.size), low, high)
+
+
+def difference(
+    a: Sequence[float], b: Sequence[float], paired: bool = False, seed: int = 0
+) -> Estimate:
+    """mean(a) - mean(b) with its standard error and 95% bootstrap CI.
+
+    ``paired``: ``a[i]`` and ``b[i]`` share seed i (the same initial weights, envs and
+    evaluation episodes), so the per-seed differences are resampled; else each group is
+    resampled on its own. The difference is significant at 5% when the CI excludes 0.
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if paired:
+        if x.size != y.size:
+            raise ValueError(f"paired samples need equal sizes, got {x.size} and {y.size}")
+        return estimate(list(x - y), seed)
+    ex, ey = estimate(list(x), seed), estimate(list(y), seed)
+    rng = np.random.default_rng(seed)
+    low, high = _quantiles(_resampled_means(x, rng) - _resampled_means(y, rng))
+    return Estimate(min(x.size, y.size), ex.mean - ey.mean, math.hypot(ex.se, ey.se), low, high)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``first`` minus ``second`` of a metric over seeds (see :func:`difference`)."""
+
+    first: str
+    second: str
+    estimate: Estimate
+    paired: bool
+
+    @property
+    def significant(self) -> bool:
+        """Whether the 95% CI of the difference excludes 0."""
+        return self.estimate.excludes_zero
+
+
+def pairwise_differences(by_group: Mapping[str, Mapping[int, float]]) -> list[Difference]:
+    """Every pair of groups, in the order given: the difference of their means over seeds
+    (``by_group``: group -> seed -> value), paired when both have the same seeds."""
+    groups = [(name, values) for name, values in by_group.items() if values]
+    found = []
+    for i, (first, a) in enumerate(groups):
+        for second, b in groups[i + 1 :]:
+            paired = sorted(a) == sorted(b) and len(a) > 1
+            seeds = sorted(a)
+            if paired:
+                est = difference([a[s] for s in seeds], [b[s] for s in seeds], paired=True)
+            else:
+                est = difference(list(a.values()), list(b.values()))
+            found.append(Difference(first, second, est, paired))
+    return found

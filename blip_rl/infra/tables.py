@@ -1,8 +1,11 @@
-"""Plain-text tables: a score matrix with named rows and columns, as commands print it."""
+"""Plain-text tables: a score matrix with named rows and columns, and metrics over seeds with
+their errors and differences, as commands print them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from blip_rl.core.metrics import Difference, Estimate
 
 
 def matrix_lines(
@@ -18,3 +21,39 @@ def matrix_lines(
 
     header = " " * width + "".join(f"{name:>{width}}" for name in columns)
     return [header, *(f"{name:<{width}}{cells(values)}" for name, values in rows)]
+
+
+def estimate_lines(
+    rows: Sequence[tuple[str, Mapping[str, Estimate | None]]],
+    metrics: Sequence[str],
+    digits: int = 3,
+    unit: str = "",
+) -> list[str]:
+    """A header of ``metrics`` (each followed by ``unit``), then one line per ``(label,
+    {metric: estimate})`` row, each cell ``mean ± SE [95% CI]`` (``-`` without a value), ``n``
+    the runs of the row's first estimate."""
+    cells = [
+        [("-" if e is None else e.text(digits)) for e in (values.get(m) for m in metrics)]
+        for _, values in rows
+    ]
+    width = max(len(c) for row in cells for c in row) + 2 if cells else 10
+    label = max([len("method"), *(len(name) for name, _ in rows)]) + 2
+    lines = [f"{'':<{label}}{'n':>3}" + "".join(f"{m + unit:>{width}}" for m in metrics)]
+    for (name, values), row in zip(rows, cells):
+        n = next((e.n for e in values.values() if e is not None), 0)
+        lines.append(f"{name:<{label}}{n:>3}" + "".join(f"{c:>{width}}" for c in row))
+    return lines
+
+
+def difference_lines(by_metric: Mapping[str, Sequence[Difference]], digits: int = 3) -> list[str]:
+    """Each metric's pairwise differences, ``first - second: d ± SE [95% CI]``, marked
+    ``significant`` where the CI excludes 0."""
+    lines = ["differences (95% bootstrap CI over seeds; paired where the seeds match):"]
+    for metric, diffs in by_metric.items():
+        for d in diffs:
+            verdict = "significant" if d.significant else "within the noise"
+            lines.append(
+                f"  {metric:<28} {d.first} - {d.second}: {d.estimate.text(digits, sign=True)}  "
+                f"{verdict}"
+            )
+    return lines
