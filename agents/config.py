@@ -12,6 +12,7 @@ from blip_rl.core.blip import BlipConfig
 from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import METHODS
 from blip_rl.core.options import nested, option, with_defaults
+from blip_rl.core.packnet import PackNetConfig
 from blip_rl.envs.games import SUITES, Game, get_game
 from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES
@@ -19,6 +20,8 @@ from blip_rl.infra.tracking import WANDB_MODES
 
 FISHER_ACTIONS = ("resampled", "rollout")
 """Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
+CRITIC_TRUNKS = ("shared", "own")
+"""What the critic reads (``--critic-trunk``)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,18 @@ class TrainConfig:
     seed: int = option(0, "random seed (torch, numpy, environments)")
     n_envs: int = option(16, "parallel environments")
     trunk_width: int = option(1, "multiplier of the width of every trunk layer")
+    task_stem: bool = option(
+        False, "a float 1x1 conv per game in front of the shared trunk (the identity at first)"
+    )
+    film: bool = option(
+        False, "a float scale and shift per game after every trunk layer (FiLM; 1 and 0 at first)"
+    )
+    critic_trunk: str = option(
+        "shared",
+        "what the critic reads: the actor's BLIP trunk (shared), or its own float trunk of the "
+        "same architecture (own), which no strategy protects",
+        choices=CRITIC_TRUNKS,
+    )
     vec_env: str = option(
         "dummy",
         "how the training envs run: in this process, or one subprocess each (SB3's "
@@ -153,6 +168,7 @@ class TrainConfig:
     ppo: PPOConfig = nested(PPOConfig)
     blip: BlipConfig = nested(BlipConfig)
     ewc: EwcConfig = nested(EwcConfig)
+    packnet: PackNetConfig = nested(PackNetConfig)
 
     def __post_init__(self) -> None:
         # the CLI checks its choices, a run's config.json does not

@@ -24,8 +24,15 @@ def new_model(cfg: TrainConfig, device: torch.device) -> PPO:
         policy_kwargs={
             "n_tasks": len(games),
             "strict": cfg.blip.strict,
+            "share_features_extractor": cfg.critic_trunk == "shared",
             "features_extractor_class": BlipTrunk,
-            "features_extractor_kwargs": {"bits": cfg.blip.bits, "width": cfg.trunk_width},
+            "features_extractor_kwargs": {
+                "bits": cfg.blip.bits,
+                "width": cfg.trunk_width,
+                "n_tasks": len(games),
+                "stem": cfg.task_stem,
+                "film": cfg.film,
+            },
         },
         seed=cfg.seed,
         device=device,

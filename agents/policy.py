@@ -16,7 +16,8 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from blip_rl.agents.trunks import TRUNKS, TrunkName, atari_trunk, minatar_trunk
+from blip_rl.agents.tasks import TaskConditioned, TaskHeads
+from blip_rl.agents.trunks import TRUNKS, TrunkName, TrunkSpec, atari_trunk, minatar_trunk
 from blip_rl.core.clip import BlipClip
 from blip_rl.core.layers import blip_layers
 
@@ -32,6 +33,7 @@ class BlipTrunk(BaseFeaturesExtractor):
         bits: N, bits per quantized parameter.
         width: multiplier of every layer's width (1: the trunks of :mod:`.trunks`).
         quantized: BLIP layers (True) or plain float layers of the same shape.
+        n_tasks, stem, film: per-task parts (see :class:`~blip_rl.agents.trunks.TrunkSpec`).
     """
 
     def __init__(
@@ -41,6 +43,9 @@ class BlipTrunk(BaseFeaturesExtractor):
         bits: int = 20,
         width: int = 1,
         quantized: bool = True,
+        n_tasks: int = 1,
+        stem: bool = False,
+        film: bool = False,
     ) -> None:
         if width < 1:
             raise ValueError(f"trunk width must be an integer >= 1, got {width}")
@@ -60,26 +65,13 @@ class BlipTrunk(BaseFeaturesExtractor):
                 f"got {size[0]}x{size[1]}"
             )
         build = atari_trunk if arch == "atari" else minatar_trunk
-        cnn = build(channels, bits=bits, width=width, quantized=quantized)
+        cnn = build(channels, TrunkSpec(bits, width, quantized, n_tasks, stem, film))
         features = next(m for m in reversed(cnn) if isinstance(m, nn.Linear)).out_features
         super().__init__(observation_space, features)
         self.cnn = cnn
 
     def forward(self, observations: Tensor) -> Tensor:
         return self.cnn(observations)
-
-
-class TaskHeads(nn.Module):
-    """One float head per task; ``forward`` runs the active task's head (``task`` buffer, saved
-    with the state dict)."""
-
-    def __init__(self, heads: list[nn.Module]) -> None:
-        super().__init__()
-        self.heads = nn.ModuleList(heads)
-        self.register_buffer("task", torch.zeros((), dtype=torch.long))
-
-    def forward(self, latent: Tensor) -> Tensor:
-        return self.heads[int(self.task)](latent)
 
 
 class BlipActorCriticPolicy(ActorCriticPolicy):
@@ -185,11 +177,24 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
         return int(self.action_net.task)
 
     def set_task(self, task: int) -> None:
-        """Act and estimate values with task ``task``'s heads from now on."""
+        """Act and estimate values with task ``task``'s heads (and per-task trunk parts)."""
         if not 0 <= task < self.n_tasks:
             raise ValueError(f"task {task} out of range; this policy has {self.n_tasks} task(s)")
-        self.action_net.task.fill_(task)
-        self.value_net.task.fill_(task)
+        for module in self.modules():
+            if isinstance(module, TaskConditioned):
+                module.task.fill_(task)
+
+    @torch.no_grad()
+    def release_features(self, features: Tensor) -> None:
+        """The finished tasks' heads (up to the active one) stop reading the trunk's
+        ``features`` (bool, (features_dim,)): their weights from them become 0, and old heads
+        get no more gradients. The critic's heads too, when they read the same trunk."""
+        if self.net_arch:
+            raise ValueError("released features need heads that read the trunk (net_arch=[])")
+        nets = [self.action_net] + ([self.value_net] if self.share_features_extractor else [])
+        for net in nets:
+            for head in net.heads[: self.task + 1]:
+                head.weight[:, features] = 0.0
 
     def log_prob(self, obs: Tensor, actions: Tensor) -> Tensor:
         """log pi(a|s) of the active task's actor: obs (B, C, H, W), actions int (B,) -> (B,)."""

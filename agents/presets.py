@@ -59,12 +59,12 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "default": Recipe(
-        blip=BlipConfig(ig="paper", bit_budget=RL_BIT_BUDGET, snap=False),
+        blip=BlipConfig(ig="paper", bit_budget=RL_BIT_BUDGET, budget_over="all", snap=False),
         eval_policy="sampled",
         fisher_actions="resampled",
     ),
     "paper": Recipe(
-        blip=BlipConfig(ig="authors", bit_budget=1.0, snap=True),
+        blip=BlipConfig(ig="authors", bit_budget=1.0, budget_over="all", snap=True),
         eval_policy="greedy",
         fisher_actions="resampled",
     ),

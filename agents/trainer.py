@@ -143,7 +143,7 @@ class ContinualTrainer:
         self.scratch = load_scratch(cfg.scratch, cfg) if cfg.scratch else None
         self.model = new_model(cfg, device)
         self.strategy: Strategy = make_strategy(
-            cfg.method, self.model.policy, blip=cfg.blip, ewc=cfg.ewc
+            cfg.method, self.model.policy, blip=cfg.blip, ewc=cfg.ewc, packnet=cfg.packnet
         )
         self.samples = RecentTransitions(cfg.fisher_samples, self.model.observation_space.dtype)
         self.state = RunState()
@@ -249,22 +249,30 @@ class ContinualTrainer:
             end,
             "" if fresh else f", resumed at {self.num_timesteps}",
         )
-        self.strategy.on_task_start(task)  # before set_task: scratch restores a fresh net
+        # before set_task: scratch and independent restore a fresh network
+        self.strategy.on_task_start(task, len(self.games))
         self.policy.set_task(task)
         for observer in self.observers:
             observer.on_task_start(task, game.name, start, self.num_timesteps)
         if fresh:
             self.policy.reset_optimizer(cfg.ppo.learning_rate)
             self.samples.clear()
-        # EWC's penalty is added in a step pre-hook, after SB3 has clipped the gradient norm:
-        # the penalty term itself is not norm-clipped.
-        with attached(self.strategy, self.policy.optimizer):
-            while self.num_timesteps < end:
-                self._learn_until(min(self.next_checkpoint, end), start, end)
-                if self.num_timesteps < end:
-                    self._evaluate_if_due()
-                    self._checkpoint(f"step_{self.num_timesteps}")
-                    self._stop_if_asked()
+        retrain_at = end - round(self.strategy.retrain_share(task) * cfg.steps_per_task)
+        while self.num_timesteps < end:
+            stretch_start = self.num_timesteps
+            until = min(self.next_checkpoint, retrain_at if stretch_start < retrain_at else end)
+            # EWC's penalty is added in a step pre-hook, after SB3 has clipped the gradient
+            # norm: the penalty term itself is not norm-clipped.
+            with attached(self.strategy, self.policy.optimizer):
+                self._learn_until(until, start, end)
+            if stretch_start < retrain_at <= self.num_timesteps < end:
+                log.info("task %d (%s): retraining from step %d", task, game.name, retrain_at)
+                self.strategy.on_retrain_start(task)
+                self.policy.reset_optimizer(cfg.ppo.learning_rate)
+            if self.num_timesteps < end:
+                self._evaluate_if_due()
+                self._checkpoint(f"step_{self.num_timesteps}")
+                self._stop_if_asked()
         self._end_task()
 
     def _learn_until(self, until: int, start: int, end: int) -> None:
@@ -338,16 +346,17 @@ class ContinualTrainer:
             for policy in EVAL_POLICIES:
                 final = task_end and policy == cfg.eval_policy
                 episodes = cfg.final_eval_episodes if final else cfg.eval_episodes
-                mean, std = evaluate_task(
-                    self.model,
-                    game,
-                    j,
-                    episodes,
-                    cfg.eval_max_steps,
-                    cfg.seed,
-                    cfg.n_envs,
-                    greedy=policy == "greedy",
-                )
+                with self.strategy.evaluating(j):
+                    mean, std = evaluate_task(
+                        self.model,
+                        game,
+                        j,
+                        episodes,
+                        cfg.eval_max_steps,
+                        cfg.seed,
+                        cfg.n_envs,
+                        greedy=policy == "greedy",
+                    )
                 row = EvalRow(step, j, game.name, policy, episodes, mean, std, game.normalize(mean))
                 rows.append(row)
                 log.info(

@@ -12,8 +12,9 @@ from blip_rl.core.fisher import fisher_diagonal, sampled_log_prob
 from blip_rl.core.layers import BlipConv2d, BlipLayer, BlipLinear, blip_layers
 from blip_rl.core.methods import METHODS, STRATEGIES, make_strategy
 from blip_rl.core.metrics import Accuracy, acc_bwt, mean_std
+from blip_rl.core.packnet import PackNet, PackNetConfig
 from blip_rl.core.quant import quantize
-from blip_rl.core.strategy import FineTune, FineTuneFix, Scratch, Strategy, attached
+from blip_rl.core.strategy import FineTune, FineTuneFix, Independent, Scratch, Strategy, attached
 
 __all__ = [
     "METHODS",
@@ -28,7 +29,10 @@ __all__ = [
     "EwcConfig",
     "FineTune",
     "FineTuneFix",
+    "Independent",
     "LayerReport",
+    "PackNet",
+    "PackNetConfig",
     "Scratch",
     "Strategy",
     "acc_bwt",

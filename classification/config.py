@@ -10,6 +10,7 @@ from blip_rl.core.blip import LIBRARY_DEFAULTS, BlipConfig
 from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import METHODS
 from blip_rl.core.options import nested, option, with_defaults
+from blip_rl.core.packnet import PackNetConfig
 from blip_rl.infra.device import DEVICES
 from blip_rl.infra.tracking import WANDB_MODES
 
@@ -48,6 +49,7 @@ class ClassifyConfig:
     wandb_project: str = option("blip-rl", "W&B project", how=True)
     blip: BlipConfig = nested(BlipConfig)
     ewc: EwcConfig = nested(EwcConfig)
+    packnet: PackNetConfig = nested(PackNetConfig)
 
     def __post_init__(self) -> None:
         positive_ints = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from blip_rl.core.layers import BlipConv2d, BlipLinear
@@ -26,6 +27,13 @@ class MultiHeadNet(nn.Module):
 
     def forward(self, x: Tensor, task: int) -> Tensor:
         return self.heads[task](self.trunk(x))
+
+    @torch.no_grad()
+    def release_features(self, features: Tensor) -> None:
+        """The heads so far (all of finished tasks) stop reading ``features`` (bool,
+        (features,)): their weights from them become 0."""
+        for head in self.heads:
+            head.weight[:, features] = 0.0
 
 
 def mlp(in_shape: tuple[int, int, int], hidden: int = 1200, bits: int = 20) -> MultiHeadNet:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -133,8 +133,42 @@ def run_seed(
     torch.manual_seed(seed)
     model = build_net(bench.net, tuple(tasks[0].train.x.shape[1:]), cfg.blip.bits).to(device)
     cfg = cfg.resolved()  # the benchmark's lr and Fisher prior where none was given
-    strategy = make_strategy(cfg.method, model, blip=cfg.blip, ewc=cfg.ewc)
+    strategy = make_strategy(cfg.method, model, blip=cfg.blip, ewc=cfg.ewc, packnet=cfg.packnet)
     return learn_sequence(model, strategy, tasks, cfg, cfg.lr, seed, device, on_task_end)
+
+
+def learn_task(
+    model: MultiHeadNet,
+    strategy: Strategy,
+    k: int,
+    task: Task,
+    cfg: ClassifyConfig,
+    lr: float,
+    device: torch.device,
+    gen: torch.Generator,
+) -> tuple[int, dict[str, Any]]:
+    """Task ``k``: train it (and retrain after pruning, for PackNet), then the strategy's task
+    end on its training samples. Returns the epochs run and the strategy's report."""
+    order = torch.randperm(len(task.train), generator=gen)
+    n_val = max(1, int(round(cfg.val_fraction * len(order))))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    split = (task.train, train_idx, val_idx)
+    try:
+        epochs = fit(model, strategy, k, *split, cfg, lr, device, gen)
+        share = strategy.retrain_share(k)
+        if share > 0:  # PackNet: prune, then retrain with what is kept
+            strategy.on_retrain_start(k)
+            budget = replace(cfg, epochs=max(1, round(share * epochs)))
+            epochs += fit(model, strategy, k, *split, budget, lr, device, gen)
+        fisher_idx = train_idx[: cfg.fisher_samples]
+        report = strategy.on_task_end(
+            k,
+            (x for x, _ in batches(task.train, fisher_idx, FISHER_BATCH, device)),
+            lambda m, x: sampled_log_prob(m(x, k)),
+        )
+    except NumericalFault as e:
+        raise NumericalFault(f"task {k} ({task.name}): {e}") from None
+    return epochs, report
 
 
 def learn_sequence(
@@ -159,37 +193,24 @@ def learn_sequence(
     epochs, reports = [], []
     for k, task in enumerate(tasks):
         model.add_head(task.classes)
-        strategy.on_task_start(k)
-        order = torch.randperm(len(task.train), generator=gen)
-        n_val = max(1, int(round(cfg.val_fraction * len(order))))
-        val_idx, train_idx = order[:n_val], order[n_val:]
-        fisher_idx = train_idx[: cfg.fisher_samples]
-        try:
-            epochs.append(
-                fit(model, strategy, k, task.train, train_idx, val_idx, cfg, lr, device, gen)
-            )
-            reports.append(
-                strategy.on_task_end(
-                    k,
-                    (x for x, _ in batches(task.train, fisher_idx, FISHER_BATCH, device)),
-                    lambda m, x, k=k: sampled_log_prob(m(x, k)),
-                )
-            )
-        except NumericalFault as e:
-            raise NumericalFault(f"task {k} ({task.name}): {e}") from None
+        strategy.on_task_start(k, n)
+        ran, report = learn_task(model, strategy, k, task, cfg, lr, device, gen)
+        epochs.append(ran)
+        reports.append(report)
         for j in range(k + 1) if strategy.continual else (k,):
             all_test = torch.arange(len(tasks[j].test))
-            acc[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]
+            with strategy.evaluating(j):
+                acc[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]
         log.info(
             "seed %d  task %d/%d %-12s %3d epochs  accuracy now: %s  %s",
             seed,
             k + 1,
             n,
             task.name,
-            epochs[-1],
+            ran,
             " ".join(f"{100 * a:.1f}" for a in acc[k][: k + 1]),
-            bits_line(reports[-1]),
+            bits_line(report),
         )
         if on_task_end is not None:
-            on_task_end(k, model, acc[k], reports[-1])
+            on_task_end(k, model, acc[k], report)
     return SeedResult(seed, acc, epochs, reports)

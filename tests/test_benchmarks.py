@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run_script
+from tests.cli import run_cli, run_script
+from tests.test_agents import TINY
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 HEADLINE = re.compile(r"^[^:]+: [-+.\deE]+ \(target [<>]= [\d.]+\)$")
@@ -31,5 +32,38 @@ def test_make_bench_runs_every_benchmark_script():
     makefile = (BENCHMARKS.parent / "Makefile").read_text()
     bench = makefile.split("\nbench:")[1].split("\n\n")[0]
     scripts = {p.name for p in BENCHMARKS.glob("*.py")} - {"timing.py"}
-    helpers = {"plasticity_table.py", "minatar_scores.py", "env_fps.py", "eval_noise.py"}  # tables
+    helpers = {  # tables, not ratios
+        "plasticity_table.py",
+        "minatar_scores.py",
+        "env_fps.py",
+        "eval_noise.py",
+        "next_task_diagnostic.py",
+    }
     assert {s for s in scripts - helpers if f"benchmarks/{s}" not in bench} == set()
+
+
+@pytest.fixture(scope="module")
+def fake_runs(tmp_path_factory):
+    """A tiny BLIP run and a tiny scratch run of the two fake games."""
+    root = tmp_path_factory.mktemp("runs")
+    for method in ("blip", "scratch"):
+        proc = run_cli("train", "--out", str(root / method), "--suite", "fake", "--method",
+                       method, "--steps-per-task", "128", *TINY, cwd=root)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    return root
+
+
+@pytest.mark.parametrize(
+    "script, args, expected",
+    [
+        ("eval_noise.py", ["{root}/blip", "--episodes", "4"], "blip, task_1, fake_b, greedy, 4"),
+        ("next_task_diagnostic.py", ["{root}/blip", "--samples", "64"],
+         "features_extractor.cnn.3, "),
+        ("plasticity_table.py", ["--scratch", "{root}/scratch", "--group", "blip", "{root}/blip",
+                                 "--group", "again", "{root}/blip"], "blip - again: +0.000"),
+    ],
+)  # fmt: skip
+def test_each_table_script_runs_on_a_real_run(fake_runs, script, args, expected):
+    proc = run_script(BENCHMARKS / script, *(a.format(root=fake_runs) for a in args))
+    assert proc.returncode == 0, proc.stderr
+    assert expected in proc.stdout

@@ -23,7 +23,15 @@ def results(out):
 
 
 @pytest.mark.parametrize(
-    "method, seeds", [("blip", [0, 1]), ("ewc", [0]), ("ft", [0]), ("ftfix", [0])]
+    "method, seeds",
+    [
+        ("blip", [0, 1]),
+        ("ewc", [0]),
+        ("ft", [0]),
+        ("ftfix", [0]),
+        ("packnet", [0]),
+        ("independent", [0]),
+    ],
 )
 def test_every_method_runs_digits5_and_writes_results(tmp_path, method, seeds, capsys):
     out = tmp_path / method
@@ -96,7 +104,7 @@ class Recorder(Strategy):
         super().__init__(model)
         self.calls = []
 
-    def on_task_start(self, task):
+    def on_task_start(self, task, n_tasks):
         self.calls.append(("start", task))
 
     def after_optimizer_step(self):

@@ -214,3 +214,13 @@ def test_blip_with_a_bit_budget_keeps_that_share_of_each_tensor_free(snap):
                 assert free.sum() >= 0.75 * before[id(layer), p].sum() - 1e-3
         unchanged = all(torch.equal(a, b) for a, b in zip(model.parameters(), weights))
         assert unchanged == (not snap)
+
+
+def test_a_budget_over_live_weights_is_a_share_of_their_free_bits_only():
+    gain = torch.tensor([8.0, 8.0, 0.0, 0.0])  # two live weights, two dead (IG 0)
+    frozen = torch.zeros(4, dtype=torch.uint8)
+    live = gain > 0
+    over_all = bits_to_freeze(gain, frozen, 20, budget=0.25)  # 20 of 80 free bits
+    over_live = bits_to_freeze(gain, frozen, 20, budget=0.25, live=live)  # 10 of 40
+    assert over_all.tolist() == [8, 8, 0, 0] and int(over_live.sum()) <= 10
+    assert over_live[2:].tolist() == [0, 0] and over_live[0] == over_live[1] > 0

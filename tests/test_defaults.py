@@ -77,7 +77,12 @@ def test_the_fisher_draws_actions_from_the_final_policy_by_default():
 def test_the_paper_preset_is_the_authors_rl_code():
     paper = TrainConfig(suite="atari6", preset="paper").resolved()
     assert paper.blip == BlipConfig(
-        bits=20, fisher_prior=paper.blip.fisher_prior, snap=True, bit_budget=1.0, ig="authors"
+        bits=20,
+        fisher_prior=paper.blip.fisher_prior,
+        snap=True,
+        bit_budget=1.0,
+        budget_over="all",
+        ig="authors",
     )
     assert paper.blip.fisher_prior == pytest.approx(1.922e-14)
     assert (paper.eval_policy, paper.fisher_actions) == ("greedy", "resampled")

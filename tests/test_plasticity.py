@@ -26,10 +26,10 @@ def test_scratch_learns_each_game_from_the_same_fresh_network():
     model = nn.Sequential(nn.Linear(3, 2))
     strategy = Scratch(model)
     initial = {k: v.clone() for k, v in model.state_dict().items()}
-    strategy.on_task_start(0)
+    strategy.on_task_start(0, 3)
     with torch.no_grad():
         model[0].weight.add_(1.0)
-    strategy.on_task_start(1)
+    strategy.on_task_start(1, 3)
     assert all(torch.equal(v, initial[k]) for k, v in model.state_dict().items())
     with torch.no_grad():
         model[0].weight.add_(1.0)  # learning task 1 ...
@@ -37,9 +37,9 @@ def test_scratch_learns_each_game_from_the_same_fresh_network():
     restored = Scratch(model)  # ... when the run crashed and resumed from a checkpoint
     restored.load_state_dict(strategy.state_dict())  # travels with checkpoints
     assert all(torch.equal(restored.initial[k], v) for k, v in initial.items())
-    restored.on_task_start(1)  # the resumed task keeps what it learned
+    restored.on_task_start(1, 3)  # the resumed task keeps what it learned
     assert torch.equal(model[0].weight, trained)
-    restored.on_task_start(2)
+    restored.on_task_start(2, 3)
     assert torch.equal(model[0].weight, initial["0.weight"])
 
 

@@ -12,11 +12,13 @@ from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 
 from blip_rl.core.clip import BlipClip
-from blip_rl.core.consolidate import IG_FORMS, LayerReport, consolidate_layer
+from blip_rl.core.consolidate import IG_FORMS, LayerReport, consolidate_layer, release_units
 from blip_rl.core.fisher import LogLikelihood, fisher_diagonal
 from blip_rl.core.layers import blip_layers
 from blip_rl.core.options import option, with_defaults
 from blip_rl.core.strategy import Strategy
+
+BUDGET_OVER = ("all", "live")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,18 @@ class BlipConfig:
         "freeze at most this share of each weight's own still-free bits per task (rounded "
         "up), in (0, 1] [default: no cap, as the paper]",
     )
+    budget_over: str | None = option(
+        None,
+        "what --bit-budget is a share of: all of a tensor's free bits, or only those of its "
+        "live weights (F_t > 0) [default: all]",
+        choices=BUDGET_OVER,
+    )
+    release: float | None = option(
+        None,
+        "after each task, release the units of the last layer that hold at most this share "
+        "of its Fisher mass: no frozen bits, a fresh init, and the finished tasks' heads stop "
+        "reading them [default: 0, none]",
+    )
     ig: str | None = option(
         None,
         "information gain: paper (Eq. 8) or authors (their code: Eq. 8 less 1/2 log2((t+1)/t), "
@@ -60,8 +74,12 @@ class BlipConfig:
         prior = self.fisher_prior
         if prior is not None and not (math.isfinite(prior) and prior > 0):
             raise ValueError(f"fisher_prior must be a finite number > 0, got {prior}")
-        if self.ig is not None and self.ig not in IG_FORMS:
-            raise ValueError(f"unknown ig {self.ig!r}; choose from: {', '.join(IG_FORMS)}")
+        for name, allowed in (("ig", IG_FORMS), ("budget_over", BUDGET_OVER)):
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose from: {', '.join(allowed)}")
+        if self.release is not None and not 0 <= self.release < 1:
+            raise ValueError(f"release must be a share in [0, 1), got {self.release}")
         for name in ("bit_budget", "bit_cap"):
             share = getattr(self, name)
             if share is not None and not 0 < share <= 1:
@@ -87,6 +105,8 @@ LIBRARY_DEFAULTS = BlipConfig(
     fisher_prior=authors_prior(1e-15, CLASSIFICATION_FISHER_BATCH),
     snap=True,
     bit_budget=1.0,
+    budget_over="all",
+    release=0.0,
     ig="paper",
 )
 """What :class:`Blip` uses for a setting its config leaves unset: the authors' MNIST f0 (for
@@ -124,8 +144,14 @@ class Blip(Strategy):
                 f"{type(model).__name__} clips with strict={own.strict}, but BlipConfig.strict "
                 f"is {config.strict}; build the model with the same setting"
             )
+        if config.release and not hasattr(model, "release_features"):  # see release_units
+            raise ValueError(
+                f"release needs a model whose finished tasks' heads can stop reading features "
+                f"(a release_features method); {type(model).__name__} has none"
+            )
         self.clips_itself = own is not None
         self.clip_ = own or BlipClip(model, config.strict)  # Eq. 4, in place
+        self.released: list[int] = []  # units released after each task
         if self.tasks_seen == 0:
             for _, layer in self.layers:
                 for pname, _, _ in layer.blip_tensors():
@@ -150,7 +176,7 @@ class Blip(Strategy):
         cfg = self.config
         layers = [layer for _, layer in self.layers]
         fisher, _ = fisher_diagonal(self.model, batches, log_likelihood, layers)
-        return [
+        reports = [
             consolidate_layer(
                 name,
                 layer,
@@ -160,9 +186,15 @@ class Blip(Strategy):
                 budget=cfg.bit_budget,
                 cap=cfg.bit_cap,
                 ig=cfg.ig,
+                budget_over_live=cfg.budget_over == "live",
             )
             for name, layer in self.layers
         ]
+        if cfg.release:
+            released = release_units(layers[-1], cfg.release, cfg.fisher_prior)
+            self.model.release_features(released)  # type: ignore[operator]
+            self.released.append(int(released.sum()))
+        return reports
 
     def attach(self, optimizer: Optimizer) -> list[RemovableHandle]:
         handles = super().attach(optimizer)
@@ -171,4 +203,9 @@ class Blip(Strategy):
     def on_task_end(
         self, task: int, batches: Iterable[Any], log_likelihood: LogLikelihood
     ) -> dict[str, Any]:
-        return {"layers": [asdict(r) for r in self.consolidate(batches, log_likelihood)]}
+        report: dict[str, Any] = {
+            "layers": [asdict(r) for r in self.consolidate(batches, log_likelihood)]
+        }
+        if self.config.release:
+            report["released_units"] = self.released[-1]
+        return report

@@ -54,6 +54,7 @@ def bits_to_freeze(
     bits: int,
     budget: float | None = None,
     cap: float | None = None,
+    live: Tensor | None = None,
 ) -> Tensor:
     """New bits n_t = clamp(ceil(IG - k), 0, N - S), uint8, shaped like ``gain``.
 
@@ -64,6 +65,9 @@ def bits_to_freeze(
     for which sum(n_t) <= budget * sum(N - S): the tensor freezes at most that share of its
     still-free bits. Lowering every IG by k bits is the same as a 4^k times larger prior F_0 for
     this tensor and task (where F_t >> F_0), so the most informative weights keep their bits.
+    With a ``live`` mask (bool, like ``gain``: the weights the task used, F_t > 0), the budget
+    is a share of the live weights' free bits only: dead weights get no bits anyway (their IG
+    is <= 0), and counting them would let the live ones take more than the share.
     """
     free = bits - frozen_bits.to(torch.int16)
     room = free
@@ -82,7 +86,7 @@ def bits_to_freeze(
         return n_new.to(torch.uint8)
     if not 0 <= budget <= 1:
         raise ValueError(f"bit budget must be a share in [0, 1], got {budget}")
-    allowed = budget * float(free.sum())
+    allowed = budget * float((free if live is None else free[live]).sum())
     if float(n_new.sum()) <= allowed:
         return n_new.to(torch.uint8)
     low, high = 0.0, float(gain.max())  # new_bits(high) is all zeros: always within budget
@@ -124,6 +128,7 @@ def consolidate_layer(
     budget: float | None = None,
     cap: float | None = None,
     ig: IgForm = "paper",
+    budget_over_live: bool = False,
 ) -> LayerReport:
     """Spec s.4 steps 2-6 for one layer, given F_t for its parameters (step 1); ``budget``
     caps each tensor's new bits, ``cap`` each weight's (see :func:`bits_to_freeze`); ``ig`` is
@@ -138,7 +143,8 @@ def consolidate_layer(
     for pname, param, bound in layer.blip_tensors():
         state_s, center, fisher = layer.frozen_bits(pname), layer.center(pname), layer.fisher(pname)
         gain = information_gain(fisher, fisher_new[pname], t, ig)
-        new_bits = bits_to_freeze(gain, state_s, layer.bits, budget, cap)
+        live = fisher_new[pname] > 0 if budget_over_live else None
+        new_bits = bits_to_freeze(gain, state_s, layer.bits, budget, cap, live)
         state_s += new_bits
         center.copy_(quantize(param / bound, state_s))
         if snap:
@@ -160,3 +166,38 @@ def consolidate_layer(
         fully_frozen_share=float((s == layer.bits).float().mean()),
         free_bit_share=float((layer.bits - s.float()).sum() / (layer.bits * s.numel())),
     )
+
+
+def units_to_release(mass: Tensor, share: float) -> Tensor:
+    """The units (bool, like ``mass``) that together hold at most ``share`` of the total
+    Fisher ``mass`` (one value per unit), the lightest first."""
+    order = torch.argsort(mass)
+    within = torch.cumsum(mass[order], 0) <= share * mass.sum()
+    released = torch.zeros_like(mass, dtype=torch.bool)
+    released[order[within]] = True
+    return released
+
+
+@torch.no_grad()
+def release_units(layer: BlipLayer, share: float, prior: float) -> Tensor:
+    """Give back the output units of ``layer`` (a Linear's features, a conv's channels) that
+    hold at most ``share`` of its running Fisher mass: their incoming weights and bias get no
+    frozen bits, centre 0, the prior Fisher ``prior * fan`` and a fresh init (orthogonal, gain
+    sqrt(2), as SB3 starts a trunk). Returns the released units (bool, (outputs,))."""
+    units = layer.frozen_bits("weight").shape[0]
+    mass = layer.fisher("weight").reshape(units, -1).sum(1)
+    released = units_to_release(mass, share)
+    if not released.any():
+        return released
+    fresh = torch.empty(int(released.sum()), layer.fan_in)
+    torch.nn.init.orthogonal_(fresh, gain=math.sqrt(2))
+    for pname, param, bound in layer.blip_tensors():
+        layer.frozen_bits(pname)[released] = 0
+        layer.center(pname)[released] = 0.0
+        layer.fisher(pname)[released] = prior * layer.fan
+        if pname == "weight":
+            limit = bound * (1.0 - 2.0 ** -(layer.bits + 1))
+            param[released] = fresh.reshape(-1, *param.shape[1:]).to(param).clamp(-limit, limit)
+        else:
+            param[released] = 0.0
+    return released

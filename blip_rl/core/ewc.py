@@ -13,7 +13,7 @@ from torch import nn
 from blip_rl.core.fisher import LogLikelihood, fisher_diagonal
 from blip_rl.core.layers import blip_layers
 from blip_rl.core.options import option
-from blip_rl.core.strategy import Strategy
+from blip_rl.core.strategy import Strategy, shared_tensors
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,10 @@ class Ewc(Strategy):
     def __init__(self, model: nn.Module, config: EwcConfig = EwcConfig()) -> None:
         super().__init__(model)
         self.config = config
-        layers = blip_layers(model)
-        self.layers = [layer for _, layer in layers]
-        tensors = [
-            (f"{name}.{pname}", param)
-            for name, layer in layers
-            for pname, param, _ in layer.blip_tensors()
-        ]
-        self.names = [name for name, _ in tensors]  # the keys of state_dict()
-        self.params = [param for _, param in tensors]
+        self.layers = [layer for _, layer in blip_layers(model)]
+        shared = shared_tensors(model)
+        self.names = list(shared)  # the keys of state_dict()
+        self.params = list(shared.values())
         self.fisher = [torch.zeros_like(p) for p in self.params]
         self.anchor = [p.detach().clone() for p in self.params]
         self.tasks_seen = 0

@@ -8,10 +8,11 @@ from torch import nn
 
 from blip_rl.core.blip import Blip
 from blip_rl.core.ewc import Ewc
-from blip_rl.core.strategy import FineTune, FineTuneFix, Scratch, Strategy
+from blip_rl.core.packnet import PackNet
+from blip_rl.core.strategy import FineTune, FineTuneFix, Independent, Scratch, Strategy
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (Blip, Ewc, FineTune, FineTuneFix, Scratch)
+    cls.name: cls for cls in (Blip, Ewc, FineTune, FineTuneFix, Scratch, PackNet, Independent)
 }
 """Every strategy, keyed by its own ``name``."""
 METHODS = tuple(STRATEGIES)
@@ -21,7 +22,8 @@ def make_strategy(method: str, model: nn.Module, **configs: Any) -> Strategy:
     """The strategy ``method`` (one of :data:`METHODS`) for ``model``.
 
     ``configs`` holds strategies' configs by strategy name (``blip=BlipConfig(...)``,
-    ``ewc=EwcConfig(...)``); the chosen strategy gets its own, if it takes one.
+    ``ewc=EwcConfig(...)``, ``packnet=PackNetConfig(...)``); the chosen strategy gets its
+    own, if it takes one.
     """
     if method not in STRATEGIES:
         raise ValueError(f"unknown method {method!r}; choose from: {', '.join(METHODS)}")

@@ -1,17 +1,20 @@
-"""The plug-in interface that BLIP, EWC and fine-tuning share, and the simple strategies.
+"""The plug-in interface that every strategy shares, and the simple strategies.
 
-A training loop (classification or RL) owns the model, the data and the optimizer; it calls
-``on_task_start`` before each task, trains within ``with attached(strategy, optimizer):`` (so
-the strategy's hooks run around every ``optimizer.step()``), and ``on_task_end`` after each
-task.
+A training loop (classification or RL) owns the model, the data and the optimizer. For each
+task it calls ``on_task_start``, trains within ``with attached(strategy, optimizer):`` (so the
+strategy's hooks run around every ``optimizer.step()``); if the strategy keeps a
+``retrain_share`` of the task, calls ``on_retrain_start`` when that share is left and trains it
+with a fresh optimizer; then calls ``on_task_end``. It evaluates task j within
+``with strategy.evaluating(j):``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
@@ -34,8 +37,23 @@ class Strategy:
     def __init__(self, model: nn.Module) -> None:
         self.model = model
 
-    def on_task_start(self, task: int) -> None:
-        """Before training task ``task`` (0-based)."""
+    def on_task_start(self, task: int, n_tasks: int) -> None:
+        """Before training task ``task`` (0-based) of ``n_tasks``."""
+
+    def retrain_share(self, task: int) -> float:
+        """Share of task ``task``'s training kept for after :meth:`on_retrain_start` (0: none;
+        asked after :meth:`on_task_start`)."""
+        return 0.0
+
+    def on_retrain_start(self, task: int) -> None:
+        """All but :meth:`retrain_share` of task ``task``'s training is done; the loop then
+        gives the model a fresh optimizer and trains the rest. Called again on a resumed run:
+        it must do its work once."""
+
+    def evaluating(self, task: int) -> AbstractContextManager[None]:
+        """Within it, the model computes task ``task`` as that task would (a no-op but for
+        strategies that keep per-task weights)."""
+        return nullcontext()
 
     def before_optimizer_step(self) -> None:
         """After gradients are computed, before the optimizer uses them."""
@@ -89,7 +107,7 @@ class FineTuneFix(Strategy):
 
     name = "ftfix"
 
-    def on_task_start(self, task: int) -> None:
+    def on_task_start(self, task: int, n_tasks: int) -> None:
         for _, layer in blip_layers(self.model):
             layer.requires_grad_(task == 0)
 
@@ -109,7 +127,7 @@ class Scratch(Strategy):
         }
         self.started = 0  # the last task the network was reset for (task 0 needs no reset)
 
-    def on_task_start(self, task: int) -> None:
+    def on_task_start(self, task: int, n_tasks: int) -> None:
         if task > self.started:  # not again when a run resumes in the middle of the task
             self.model.load_state_dict(self.initial, strict=False)  # later heads stay new
             self.started = task
@@ -119,3 +137,57 @@ class Scratch(Strategy):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.initial, self.started = state["initial"], state["started"]
+
+
+def shared_tensors(model: nn.Module) -> dict[str, Tensor]:
+    """The parameters every task shares (those of the BLIP layers), by ``<layer>.<param>``."""
+    return {
+        f"{name}.{pname}": param
+        for name, layer in blip_layers(model)
+        for pname, param, _ in layer.blip_tensors()
+    }
+
+
+class Independent(Strategy):
+    """The plasticity ceiling, at T times the memory: every task is learned by a fresh network
+    (the shared layers' weights when this strategy was created, restored at each task start)
+    that is then kept, and every task is evaluated on its own network and head."""
+
+    name = "independent"
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        self.shared = shared_tensors(model)
+        self.initial = {k: v.detach().clone() for k, v in self.shared.items()}
+        self.networks: dict[int, dict[str, Tensor]] = {}  # finished task -> its shared weights
+        self.started = 0  # the last task the network was reset for (task 0 needs no reset)
+
+    @torch.no_grad()
+    def _load(self, weights: dict[str, Tensor]) -> None:
+        for name, param in self.shared.items():
+            param.copy_(weights[name])
+
+    def on_task_start(self, task: int, n_tasks: int) -> None:
+        if task > self.started:  # not again when a run resumes in the middle of the task
+            self.networks[task - 1] = {k: v.detach().clone() for k, v in self.shared.items()}
+            self._load(self.initial)
+            self.started = task
+
+    @contextmanager
+    def evaluating(self, task: int) -> Iterator[None]:
+        if task not in self.networks:
+            yield
+            return
+        current = {k: v.detach().clone() for k, v in self.shared.items()}
+        self._load(self.networks[task])
+        try:
+            yield
+        finally:
+            self._load(current)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"initial": self.initial, "networks": self.networks, "started": self.started}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.initial, self.started = state["initial"], int(state["started"])
+        self.networks = {int(k): v for k, v in state["networks"].items()}
