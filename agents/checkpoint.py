@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import random
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from blip_rl.infra.files import SUMS, CorruptFile, atomic_write_bytes, read_chec
 log = logging.getLogger(__name__)
 
 STATE, META = "state.pt", "meta.json"
+META_BYTES = 4096
+"""Far more than a checkpoint's meta.json holds; a longer one is not read further."""
 KEEP_MID_TASK = 2
 """Mid-task checkpoints kept: the newest and its predecessor, the fallback if it is broken."""
 
@@ -80,16 +83,39 @@ def save_checkpoint(folder: Path, name: str, step: int, task: int, state: dict[s
     folder.mkdir(parents=True, exist_ok=True)
     final, tmp = folder / name, folder / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for file, data in files.items():
-        atomic_write_bytes(tmp / file, data)
-    if final.exists():  # the same step done again after a fallback; replace it
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    try:
+        tmp.mkdir()
+        for file, data in files.items():
+            atomic_write_bytes(tmp / file, data)
+        if final.exists() and is_ours(final):  # the same step again after a fallback
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:  # a full disk, say: no half checkpoint left, the older ones intact
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     mid_task = sorted(_steps(folder, "step_"), reverse=True)
     for _, old in mid_task[KEEP_MID_TASK:]:
-        shutil.rmtree(old)
+        if is_ours(old):
+            shutil.rmtree(old)
     return final
+
+
+NAME = re.compile(r"(step|task)_\d+")
+"""The names of the checkpoints blip-rl writes."""
+
+
+def is_ours(path: Path) -> bool:
+    """Whether ``path`` is a checkpoint blip-rl wrote, and so may remove: a real folder (not
+    a link) named ``step_<n>`` or ``task_<k>``, holding exactly its state, meta and checksum
+    files, the checksums listing the first two."""
+    if path.is_symlink() or not path.is_dir() or not NAME.fullmatch(path.name):
+        return False
+    if {p.name for p in path.iterdir()} != {STATE, META, SUMS}:
+        return False
+    try:
+        return set(read_sums(path)) == {STATE, META}
+    except CorruptFile:
+        return False
 
 
 def latest_checkpoint(folder: Path) -> Checkpoint | None:
@@ -122,9 +148,10 @@ def _steps(folder: Path, prefix: str) -> list[tuple[int, Path]]:
         return []
     found = []
     for path in folder.glob(f"{prefix}*"):
-        if path.is_dir() and not path.name.startswith("."):
+        if path.is_dir() and NAME.fullmatch(path.name):
             try:
-                step = int(json.loads((path / META).read_text())["step"])
+                with open(path / META, "rb") as f:
+                    step = int(json.loads(f.read(META_BYTES))["step"])
             except (OSError, ValueError, KeyError, TypeError):
                 step = -1
             found.append((step, path))

@@ -16,7 +16,7 @@ from blip_rl.core.packnet import PackNetConfig
 from blip_rl.envs.games import SUITES, Game, get_game
 from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES
-from blip_rl.infra.tracking import WANDB_MODES
+from blip_rl.infra.tracking import WANDB_MODES, check_project
 
 FISHER_ACTIONS = ("resampled", "rollout")
 """Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
@@ -171,6 +171,7 @@ class TrainConfig:
     packnet: PackNetConfig = nested(PackNetConfig)
 
     def __post_init__(self) -> None:
+        check_project(self.wandb_project)
         # the CLI checks its choices, a run's config.json does not
         for name, allowed in (("suite", SUITES), ("preset", RECIPES)):
             if getattr(self, name) not in allowed:
@@ -191,10 +192,12 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {value}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if self.rollout < self.ppo.n_minibatches:
+        if self.rollout % self.ppo.n_minibatches:
+            fits = [m for m in range(1, min(self.rollout, 64) + 1) if self.rollout % m == 0]
             raise ValueError(
-                f"n_steps * n_envs = {self.rollout} is fewer than n_minibatches = "
-                f"{self.ppo.n_minibatches}"
+                f"n_steps * n_envs = {self.rollout} is not a multiple of n_minibatches = "
+                f"{self.ppo.n_minibatches} (PPO would train on one smaller minibatch each "
+                f"epoch); n_minibatches that fit: {', '.join(map(str, fits))}"
             )
         games = SUITES[self.suite].games if self.games is None else self.games
         if len(set(games)) != len(games):

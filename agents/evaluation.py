@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -21,6 +23,10 @@ EVAL_SEED_OFFSET = 1_000_003
 """Evaluation envs get seeds far from the training envs' (which count up from the run seed)."""
 
 
+class EvaluationStopped(Exception):
+    """An evaluation given up because its ``stop`` said so."""
+
+
 def evaluate_task(
     model: PPO,
     game: Game,
@@ -30,6 +36,7 @@ def evaluate_task(
     seed: int,
     n_envs: int,
     greedy: bool,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for one episode) of the raw game score over
     ``episodes`` episodes of task ``task``'s heads on ``game``, actions argmax (``greedy``) or
@@ -38,8 +45,14 @@ def evaluate_task(
     Evaluation envs play whole games with unclipped rewards. The i-th episode of each env copy
     starts from a seed drawn from ``seed``, ``task`` and i alone: every evaluation of a task,
     whatever the method or action policy, plays the same episode starts. The policy's active
-    task is restored.
+    task is restored. ``stop`` is asked after every env step: when it says so the evaluation
+    is given up (:class:`EvaluationStopped`).
     """
+
+    def check(*_: object) -> None:
+        if stop is not None and stop():
+            raise EvaluationStopped
+
     policy = model.policy
     env = make_env(
         game,
@@ -52,7 +65,12 @@ def evaluate_task(
     policy.set_task(task)
     try:
         returns, _ = evaluate_policy(
-            model, env, n_eval_episodes=episodes, deterministic=greedy, return_episode_rewards=True
+            model,
+            env,
+            n_eval_episodes=episodes,
+            deterministic=greedy,
+            return_episode_rewards=True,
+            callback=check,
         )
     finally:
         policy.set_task(active)

@@ -15,7 +15,7 @@ from typing import Any, cast
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.state import EvalRow
 from blip_rl.agents.summary import TrainSummary, summarize
-from blip_rl.infra.files import read_checked, write_csv
+from blip_rl.infra.files import CorruptFile, read_checked, write_csv
 from blip_rl.infra.flags import config_from_dict, flat_values, how_settings
 from blip_rl.infra.rundir import RunFolder, open_run
 
@@ -68,7 +68,7 @@ class TrainRun(RunFolder):
     @cached_property
     def summary(self) -> TrainSummary:
         """``summary.json`` as written (its normalized scores of the score table then)."""
-        return TrainSummary.from_dict(self.record)
+        return self.read_record(TrainSummary)
 
     @cached_property
     def train_config(self) -> TrainConfig:
@@ -127,7 +127,9 @@ class TrainRun(RunFolder):
                     )
                     for row in csv.DictReader(f)
                 ]
-        except (OSError, KeyError, TypeError, ValueError) as e:
+        except CorruptFile:
+            raise
+        except (OSError, KeyError, TypeError, ValueError, csv.Error) as e:
             raise ValueError(
                 f"cannot read {str(path)!r} (bad value or missing column {e}); expected the "
                 "columns step, task, game, policy, mean_return"
@@ -137,6 +139,24 @@ class TrainRun(RunFolder):
     def eval_points(self, policy: str) -> list[EvalPoint]:
         """The run's evaluations with ``policy`` actions (see :attr:`evaluations`)."""
         return [p for p in self.evaluations if p.policy == policy]
+
+
+def contents(folder: Path) -> str:
+    """What a train run folder holds, in a few words: its checkpoints, evaluations and
+    finished tasks (for an error that must say what it found)."""
+    checkpoints = folder / "checkpoints"
+    found = sorted(p.name for p in checkpoints.iterdir()) if checkpoints.is_dir() else []
+    parts = [f"checkpoints: {', '.join(found)}" if found else "no checkpoints"]
+    if (folder / "eval.csv").is_file():
+        rows = len((folder / "eval.csv").read_text(errors="replace").splitlines()) - 1
+        parts.append(f"eval.csv with {max(rows, 0)} rows")
+    if (folder / "summary.json").is_file():
+        try:
+            summary = open_train_run(folder).summary
+            parts.append(f"summary.json after {summary.tasks_done} of {len(summary.games)} tasks")
+        except (ValueError, KeyError, TypeError):
+            parts.append("an unreadable summary.json")
+    return "; ".join(parts)
 
 
 def open_train_run(folder: Path) -> TrainRun:

@@ -66,11 +66,6 @@ class PolicyScores:
     mean_plasticity: float | None
     first_task_plasticity: float | None
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PolicyScores:
-        """Read back :func:`dataclasses.asdict`; ``KeyError`` naming a missing entry."""
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
-
 
 @dataclass(frozen=True)
 class TrainSummary:
@@ -116,15 +111,6 @@ class TrainSummary:
             **asdict(self.scores),
             **data,
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainSummary:
-        """Read back :meth:`to_dict`; ``KeyError`` naming a missing entry."""
-        values = {f.name: data[f.name] for f in fields(cls)}
-        values["by_policy"] = {
-            policy: PolicyScores.from_dict(part) for policy, part in data["by_policy"].items()
-        }
-        return cls(**values)
 
     def run_state(self) -> RunState:
         """The task-end part of the run's :class:`RunState`, read back from this summary."""

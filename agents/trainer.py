@@ -30,11 +30,11 @@ from blip_rl.agents.checkpoint import (
     set_rng_state,
 )
 from blip_rl.agents.config import TrainConfig
-from blip_rl.agents.evaluation import EVAL_POLICIES, evaluate_task
+from blip_rl.agents.evaluation import EVAL_POLICIES, EvaluationStopped, evaluate_task
 from blip_rl.agents.model import new_model
 from blip_rl.agents.observers import RunObserver
 from blip_rl.agents.policy import BlipActorCriticPolicy
-from blip_rl.agents.rundir import TrainRun, write_eval_csv
+from blip_rl.agents.rundir import TrainRun, contents, write_eval_csv
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.scratch import load_scratch
 from blip_rl.agents.state import EvalRow, RunState
@@ -115,9 +115,10 @@ class ContinualTrainer:
     Settings ``cfg`` leaves to the suite are resolved first (:meth:`TrainConfig.resolved`).
 
     Run folder: ``config.json``, ``eval.csv``, ``bits/task_<k>.npz``, ``summary.json`` and
-    ``checkpoints/``. With ``resume`` it continues from the newest intact checkpoint.
-    ``observers`` are told of its progress (see :class:`RunObserver`); with ``stop``, a signal
-    ends the run at the next safe point with a checkpoint (:class:`Interrupted`).
+    ``checkpoints/``. With ``resume`` it continues from the newest intact checkpoint
+    (:class:`CheckpointError` if there is none); nothing is written before :meth:`run`. With
+    ``stop``, a signal ends the run at the next safe point with a checkpoint
+    (:class:`Interrupted`).
 
     A task is learned in stretches between mid-task checkpoints, each on envs freshly made with
     seed ``seed + env step``: a run resumed from a checkpoint is the run that went on from it,
@@ -130,11 +131,10 @@ class ContinualTrainer:
         out: Path,
         device: torch.device,
         resume: bool,
-        observers: Sequence[RunObserver] = (),
         stop: DeferredInterrupt | None = None,
     ) -> None:
         self.cfg = cfg = cfg.resolved()
-        self.observers = observers
+        self.observers: Sequence[RunObserver] = ()
         self.stop = stop
         self.out = out
         self.device = device
@@ -149,14 +149,15 @@ class ContinualTrainer:
         self.state = RunState()
         self.last_checkpoint: Path | None = None
         self.saved_at = -1  # env step of the newest checkpoint written or loaded
-        found = latest_checkpoint(self.checkpoints) if resume else None
-        if found is not None:
+        if resume:
+            found = latest_checkpoint(self.checkpoints)
+            if found is None:
+                raise CheckpointError(
+                    f"--out {str(out)!r} holds no checkpoint to resume from "
+                    f"({contents(out)}); nothing was changed: start a new run with another --out"
+                )
             self._restore(found)
             log.info("resuming %s at step %d, task %d", found.path, self.num_timesteps, self.task)
-        writers = [w for w in (o.sb3_writer() for o in observers) if w is not None]
-        if writers:
-            self.model.set_logger(Logger(folder=None, output_formats=writers))
-        write_eval_csv(out / "eval.csv", self.state.rows)  # drops rows after the checkpoint
         self.next_eval = self._next(cfg.eval_interval)
         self.next_checkpoint = self._next(cfg.checkpoint_interval)
         self._clock = time.perf_counter()
@@ -209,14 +210,20 @@ class ContinualTrainer:
     def _next(self, interval: int) -> int:
         return (self.num_timesteps // interval + 1) * interval
 
-    def run(self) -> TrainSummary:
-        """Learn every remaining task; returns the summary (also in ``summary.json``).
+    def run(self, observers: Sequence[RunObserver] = ()) -> TrainSummary:
+        """Learn every remaining task, telling ``observers`` (see :class:`RunObserver`);
+        returns the summary (also in ``summary.json``).
 
         Raises:
             NumericalFault: a NaN or inf loss or Fisher; the message names the task and step.
                 Nothing was updated with it, and the newest checkpoint is from before.
             Interrupted: a signal stopped the run (see ``stop``), after a checkpoint.
         """
+        self.observers = observers
+        writers = [w for w in (o.sb3_writer() for o in observers) if w is not None]
+        if writers:
+            self.model.set_logger(Logger(folder=None, output_formats=writers))
+        write_eval_csv(self.out / "eval.csv", self.state.rows)  # drops rows after a checkpoint
         try:
             while self.task < len(self.games):
                 self._learn_task()
@@ -319,13 +326,22 @@ class ContinualTrainer:
         self._stop_if_asked()
 
     def _evaluate_if_due(self) -> None:
+        """The evaluation between task ends, if one is due. A signal (``stop``) gives it up:
+        the run then stops at once with a checkpoint, and this evaluation point stays out of
+        ``eval.csv``."""
         if self.num_timesteps >= self.next_eval:
-            self._evaluate()
+            try:
+                self._evaluate()
+            except EvaluationStopped:
+                self.next_eval = self._next(self.cfg.eval_interval)
+
+    def _stop_requested(self) -> bool:
+        return self.stop is not None and self.stop.requested
 
     def _stop_if_asked(self) -> None:
         """After a signal (``stop``): checkpoint here unless one was just written, then raise
         :class:`Interrupted`."""
-        if self.stop is None or not self.stop.requested:
+        if not self._stop_requested():
             return
         if self.saved_at != self.num_timesteps:
             self._checkpoint(f"step_{self.num_timesteps}")
@@ -356,6 +372,7 @@ class ContinualTrainer:
                         cfg.seed,
                         cfg.n_envs,
                         greedy=policy == "greedy",
+                        stop=None if task_end else self._stop_requested,
                     )
                 row = EvalRow(step, j, game.name, policy, episodes, mean, std, game.normalize(mean))
                 rows.append(row)

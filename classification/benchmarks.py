@@ -71,20 +71,39 @@ def _tensors(arrays: Arrays) -> tuple[Tensor, Tensor]:
     return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
 
 
+def check_labels(name: str, train: Arrays, test: Arrays, classes: int) -> None:
+    """Refuse a data set with a label outside 0..classes-1 (``name``: the data set's)."""
+    for part, (_, y) in (("training", train), ("test", test)):
+        if len(y) == 0:
+            raise DataError(f"{name} holds no {part} images")
+        bad = y[(y < 0) | (y >= classes)]
+        if len(bad):
+            raise DataError(
+                f"{name} {part} labels hold {int(bad[0])}; expected classes 0..{classes - 1}"
+            )
+
+
 def class_split(name: str, train: Arrays, test: Arrays, groups: list[list[int]]) -> list[Task]:
     """One task per group of original class ids; labels renumbered 0..len(group)-1."""
+    classes = max(max(group) for group in groups) + 1
+    check_labels(name, train, test, classes)
     (xtr, ytr), (xte, yte) = _tensors(train), _tensors(test)
     tasks = []
     for k, group in enumerate(groups):
         ids = torch.tensor(group)
-        lookup = torch.full((int(max(ytr.max(), yte.max(), ids.max())) + 1,), -1, dtype=torch.int64)
+        lookup = torch.full((classes,), -1, dtype=torch.int64)
         lookup[ids] = torch.arange(len(group))
 
-        def pick(x: Tensor, y: Tensor, ids: Tensor = ids, lookup: Tensor = lookup) -> Split:
+        splits = []
+        for part, x, y in (("training", xtr, ytr), ("test", xte, yte)):
             mask = torch.isin(y, ids)
-            return Split(x[mask], lookup[y[mask]])
-
-        tasks.append(Task(f"{name}-{k}", len(group), pick(xtr, ytr), pick(xte, yte)))
+            if not mask.any():
+                raise DataError(
+                    f"{name} has no {part} images of classes {group} (task {k}): "
+                    "every task needs some"
+                )
+            splits.append(Split(x[mask], lookup[y[mask]]))
+        tasks.append(Task(f"{name}-{k}", len(group), *splits))
     return tasks
 
 
@@ -92,10 +111,11 @@ def pairs(classes: int, per_task: int) -> list[list[int]]:
     return [list(range(i, i + per_task)) for i in range(0, classes, per_task)]
 
 
-def permuted(name: str, train: Arrays, test: Arrays, tasks: int) -> list[Task]:
-    """``tasks`` fixed pixel permutations (permutation k drawn from seed k), all classes each."""
+def permuted(name: str, train: Arrays, test: Arrays, tasks: int, classes: int = 10) -> list[Task]:
+    """``tasks`` fixed pixel permutations (permutation k drawn from seed k), all ``classes``
+    classes each."""
+    check_labels(name, train, test, classes)
     (xtr, ytr), (xte, yte) = _tensors(train), _tensors(test)
-    classes = int(ytr.max()) + 1
     n_pixels = xtr[0].numel()
     out = []
     for k in range(tasks):

@@ -12,7 +12,7 @@ from blip_rl.core.methods import METHODS
 from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
 from blip_rl.infra.device import DEVICES
-from blip_rl.infra.tracking import WANDB_MODES
+from blip_rl.infra.tracking import WANDB_MODES, check_project
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class ClassifyConfig:
             raise ValueError(f"lr_factor must be > 1, got {self.lr_factor}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        check_project(self.wandb_project)
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be distinct, got {','.join(map(str, self.seeds))}")
 

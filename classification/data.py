@@ -36,32 +36,46 @@ def idx_names(stem: str) -> tuple[str, str]:
     return stem, stem + ".gz"
 
 
+MAX_DATA_BYTES = 2**32
+"""The most a data file may hold (or unpack to): 4 GiB, over twice ImageNet's 64x64 train set."""
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """An IDX file of unsigned bytes (MNIST, Fashion-MNIST), raw or .gz, as a uint8 array."""
+    """An IDX file of unsigned bytes (MNIST, Fashion-MNIST), raw or .gz, as a uint8 array.
+
+    The header is read first and the file is never read (or unpacked) past the size it
+    declares, nor past :data:`MAX_DATA_BYTES`."""
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
-            data = f.read()
+            head = f.read(4)
+            if len(head) < 4 or head[:3] != b"\x00\x00\x08":
+                raise DataError(
+                    f"malformed IDX file {path}: expected the magic 00 00 08 <ndim> of "
+                    "unsigned bytes"
+                )
+            dims = f.read(4 * head[3])
+            if len(dims) < 4 * head[3]:
+                raise DataError(f"malformed IDX file {path}: truncated header")
+            shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(head[3]))
+            size = int(np.prod(shape, dtype=np.int64))
+            if size > MAX_DATA_BYTES:
+                raise DataError(
+                    f"IDX file {path} declares shape {shape}, {size:,} bytes: over the "
+                    f"{MAX_DATA_BYTES:,} a data file may hold"
+                )
+            data = f.read(size + 1)
     except (OSError, EOFError) as e:
         raise DataError(
             f"cannot read IDX file {path}: {e}; expected an IDX file of unsigned bytes, raw or "
             "gzipped (.gz)"
         ) from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+    if len(data) != size:
+        more = "more" if len(data) > size else f"{len(data)} bytes"
         raise DataError(
-            f"malformed IDX file {path}: expected the magic 00 00 08 <ndim> of unsigned bytes"
+            f"malformed IDX file {path}: {more} of data, expected {size} for shape {shape}"
         )
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"malformed IDX file {path}: truncated header")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
-    if len(data) != expected:
-        raise DataError(
-            f"malformed IDX file {path}: {len(data)} bytes, expected {expected} for shape {shape}"
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape).copy()
 
 
 def read_idx_pair(images: Path, labels: Path) -> Arrays:
@@ -97,6 +111,8 @@ class _ArrayUnpickler(pickle.Unpickler):
 def read_cifar_pickle(path: Path, label_key: str) -> Arrays:
     """One CIFAR 'python version' batch file: images (N, 3, 32, 32), labels under ``label_key``."""
     try:
+        if path.stat().st_size > MAX_DATA_BYTES:
+            raise ValueError(f"{path.stat().st_size:,} bytes, over {MAX_DATA_BYTES:,}")
         with open(path, "rb") as f:
             batch = _ArrayUnpickler(f, encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8)
@@ -114,9 +130,12 @@ def read_cifar_pickle(path: Path, label_key: str) -> Arrays:
 
 def read_svhn_mat(path: Path) -> Arrays:
     """SVHN cropped digits (``*_32x32.mat``): X (32, 32, 3, N), y (N, 1) with 10 meaning 0."""
-    from scipy.io import loadmat
+    from scipy.io import loadmat, whosmat
 
     try:
+        declared = sum(int(np.prod(shape, dtype=np.int64)) for _, shape, _ in whosmat(path))
+        if declared > MAX_DATA_BYTES:  # per element at least a byte: no bomb is unpacked
+            raise ValueError(f"it declares {declared:,} elements, over {MAX_DATA_BYTES:,}")
         mat = loadmat(path)
         images = np.ascontiguousarray(np.asarray(mat["X"], dtype=np.uint8).transpose(3, 2, 0, 1))
         labels = np.asarray(mat["y"], dtype=np.int64).reshape(-1) % 10

@@ -3,7 +3,7 @@ seeds, their text and figure, and the run folder read back."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -62,16 +62,6 @@ class ClassifyResults:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClassifyResults:
-        """Read back :meth:`to_dict`; ``KeyError`` naming a missing entry."""
-        values = {f.name: data[f.name] for f in fields(cls)}
-        values["per_seed"] = [
-            SeedRecord(**{f.name: part[f.name] for f in fields(SeedRecord)})
-            for part in data["per_seed"]
-        ]
-        return cls(**values)
-
 
 def summarize(
     benchmark: str, method: str, tasks: list[str], results: list[SeedResult], seconds: float
@@ -127,7 +117,7 @@ class ClassifyRun(RunFolder):
 
     @cached_property
     def results(self) -> ClassifyResults:
-        return ClassifyResults.from_dict(self.record)
+        return self.read_record(ClassifyResults)
 
     @property
     def tasks(self) -> list[str]:

@@ -19,6 +19,11 @@ from blip_rl.envs.seeding import SeededEpisodes
 FRAME_SKIP = 4
 FRAME_STACK = 4
 
+# ALE prints a two-line banner to stderr for every emulator it makes; keep its errors only, so
+# that a refused command's stderr stays its one error line (in SubprocVecEnv workers too,
+# which import this module to build their envs).
+ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
+
 
 @functools.cache
 def env_id(rom: str) -> str:

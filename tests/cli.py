@@ -10,8 +10,10 @@ import select
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).parent.parent
 
@@ -41,6 +43,7 @@ class ForkServer:
         self.outputs = Path(tempfile.mkdtemp(prefix="blip-rl-cli-"))
         self.count = 0
         self.pending = b""  # bytes read from the server but not yet a whole line
+        self.codes: dict[int, int] = {}  # exit codes of ended children not yet asked for
         atexit.register(self.process.kill)
 
     def start(self, request: dict) -> tuple[int, Path, Path]:
@@ -49,7 +52,24 @@ class ForkServer:
         out, err = self.outputs / f"{self.count}.out", self.outputs / f"{self.count}.err"
         request = {**request, "stdout": str(out), "stderr": str(err)}
         self.process.stdin.write((json.dumps(request) + "\n").encode())
-        return json.loads(self.read_line())["pid"], out, err
+        while True:
+            message = json.loads(self.read_line())
+            if "started" in message:
+                return message["started"], out, err
+            self.codes[message["ended"]] = message["code"]
+
+    def code(self, pid: int, timeout: float | None) -> int | None:
+        """The exit code of child ``pid`` once it has ended; ``None`` if it has not within
+        ``timeout`` s. Other children's ends read meanwhile are kept for them."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pid not in self.codes:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                message = json.loads(self.read_line(left))
+            except TimeoutError:
+                return None
+            self.codes[message["ended"]] = message["code"]
+        return self.codes.pop(pid)
 
     def read_line(self, timeout: float | None = None) -> str:
         """The server's next line; ``TimeoutError`` if none comes within ``timeout`` s."""
@@ -98,36 +118,37 @@ class Running:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            try:
-                self.returncode = json.loads(server().read_line(timeout=0))["code"]
-            except TimeoutError:
-                pass
+            self.returncode = server().code(self.pid, timeout=0)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> Finished:
         if self.returncode is None:
-            try:
-                self.returncode = json.loads(server().read_line(timeout))["code"]
-            except TimeoutError:
+            self.returncode = server().code(self.pid, timeout)
+            if self.returncode is None:
                 os.kill(self.pid, 9)
-                raise
+                raise TimeoutError(f"the command did not end within {timeout} s")
         return Finished(self.returncode, self._out.read_text(), self._err.read_text())
 
 
 def start_cli(
-    *args: str, cwd: Path, env: dict | None = None, kill_at: str | None = None
+    *args: str,
+    cwd: Path,
+    env: dict | None = None,
+    kill_at: str | None = None,
+    file_size_limit: int | None = None,
 ) -> Running:
     """``blip-rl ARGS`` started in ``cwd`` (with ``env``, default: this process's), SIGKILLed
-    at ``kill_at`` (see tests/killer.py) if given."""
+    at ``kill_at`` (see tests/killer.py) if given, unable to write a file past
+    ``file_size_limit`` bytes (``ulimit -f``) if given."""
     environ = dict(os.environ if env is None else env)
     request = {"argv": list(args), "cwd": str(cwd), "env": environ, "kill_at": kill_at,
-               "script": None}  # fmt: skip
+               "script": None, "file_size_limit": file_size_limit}  # fmt: skip
     return Running(request)
 
 
-def run_cli(*args: str, cwd: Path, env: dict | None = None, kill_at: str | None = None) -> Finished:
+def run_cli(*args: str, cwd: Path, **kwargs: Any) -> Finished:
     """``blip-rl ARGS`` run to its end (see :func:`start_cli`)."""
-    return start_cli(*args, cwd=cwd, env=env, kill_at=kill_at).wait()
+    return start_cli(*args, cwd=cwd, **kwargs).wait()
 
 
 def run_script(script: Path, *args: str, cwd: Path = ROOT) -> Finished:

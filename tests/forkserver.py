@@ -5,8 +5,9 @@ seconds of imports every time.
 
 Forking is safe here because this process never runs a torch operation (no thread pool exists
 yet). Protocol: one JSON request per line on stdin, ``{"argv", "cwd", "env", "stdout",
-"stderr", "kill_at", "script"}``; two JSON lines back, ``{"pid"}`` when the child starts and
-``{"code"}`` when it ends (negative: killed by that signal, as ``subprocess`` reports it).
+"stderr", "kill_at", "script", "file_size_limit"}``; two JSON lines back, ``{"started": pid}``
+when the child starts and ``{"ended": pid, "code"}`` when it ends (negative: killed by that
+signal, as ``subprocess`` reports it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import resource
 import runpy
+import select
 import sys
 import threading
 from pathlib import Path
@@ -40,6 +43,9 @@ def child(request: dict[str, Any]) -> NoReturn:
         os.close(opened)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
+    if request.get("file_size_limit"):  # as `ulimit -f`: a larger write fails with EFBIG
+        limit = request["file_size_limit"]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     try:
         if request["script"]:
             script = request["script"]
@@ -71,19 +77,37 @@ def exit_quickly(e: SystemExit) -> NoReturn:
 
 
 def serve() -> None:
+    """Fork a child for each request as it comes, while earlier children still run (tests
+    run commands side by side); report each child's end as it happens."""
     channel = os.fdopen(os.dup(1), "w")
-    for line in sys.stdin:
-        request = json.loads(line)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            child(request)
-        channel.write(json.dumps({"pid": pid}) + "\n")
+
+    def send(message: dict[str, int]) -> None:
+        channel.write(json.dumps(message) + "\n")
         channel.flush()
-        _, status = os.waitpid(pid, 0)
-        channel.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}) + "\n")
-        channel.flush()
+
+    running: set[int] = set()
+    pending = b""
+    while True:
+        ready, _, _ = select.select([0], [], [], 0.01 if running else None)
+        if ready:
+            data = os.read(0, 1 << 16)
+            if not data:
+                return
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    child(json.loads(line))
+                running.add(pid)
+                send({"started": pid})
+        for pid in list(running):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                running.discard(pid)
+                send({"ended": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ POINT is ``kind:n``:
                        folder, its meta.json, checksums and rename not yet done),
     ``consolidate:n``  after BLIP has frozen the bits of the n-th layer of a task end, before
                        the other layers,
-    ``fsync:n``        as the n-th file of any kind reaches the disk, before its rename.
+    ``fsync:n``        as the n-th file of any kind reaches the disk, before its rename,
+    ``sigterm-eval:n`` not a kill: a SIGTERM to itself as the n-th task evaluation starts (as
+                       a cluster's pre-emption notice arriving mid-evaluation).
 """
 
 import os
@@ -71,5 +73,15 @@ def arm(point: str) -> None:
         kill_on_call(blip_rl.core.blip, "consolidate_layer", n)
     elif kind == "fsync":
         kill_on_call(blip_rl.infra.files.os, "fsync", n)
+    elif kind == "sigterm-eval":
+        evaluate, calls = blip_rl.agents.trainer.evaluate_task, [0]
+
+        def terminated_evaluation(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] == n:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return evaluate(*args, **kwargs)
+
+        blip_rl.agents.trainer.evaluate_task = terminated_evaluation
     else:
         raise SystemExit(f"unknown kill point {point!r}")

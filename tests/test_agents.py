@@ -249,7 +249,10 @@ def test_an_existing_run_is_never_overwritten_or_resumed_with_other_settings(tmp
 
 def test_a_broken_checkpoint_is_reported_not_trained_over(tmp_path):
     out = tmp_path / "run"
-    train(out, *FAKE, "--games", "fake_a", "--steps-per-task", "64")
+    killed = run_cli("train", "--out", str(out), "--device", "cpu", *TINY, *FAKE,
+                     "--steps-per-task", "64", cwd=tmp_path, kill_at="step:100")  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["task_0"]
     (out / "checkpoints" / "task_0" / "state.pt").unlink()
     summary = (out / "summary.json").read_bytes()
     proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path)

@@ -6,6 +6,7 @@ train run (``train``), a tiny finished classify run (``classify``), a regular fi
 and a folder that is not a run (``notrun``).
 """
 
+import json
 import os
 import shutil
 
@@ -87,12 +88,41 @@ def truncated(path, keep, checksums=True):
     return setup
 
 
+def killed_with_a_damaged_checkpoint(tmp):
+    """The train run as if killed before its summary was written, its checkpoint damaged."""
+    (tmp / "train" / "summary.json").unlink()
+    truncated("train/checkpoints/task_0/state.pt", 100)(tmp)
+
+
 def hand_edited(path, text):
     """``path`` rewritten as ``text`` in a folder without a checksum list (an older run's)."""
 
     def setup(tmp):
         (tmp / path).write_text(text)
         (tmp / path).parent.joinpath(CHECKSUMS).unlink(missing_ok=True)
+
+    return setup
+
+
+def mnist_with_labels(labels):
+    """MNIST files whose training labels are ``labels`` (one per image)."""
+
+    def setup(tmp):
+        write_mnist(tmp / "data" / "mnist", gz=False)
+        path = tmp / "data" / "mnist" / "train-labels-idx1-ubyte"
+        write_idx(path, np.resize(np.array(labels, dtype=np.uint8), 60))
+
+    return setup
+
+
+def json_entry(path, key, value):
+    """``path`` (a JSON object) with ``key`` set to ``value``, in a folder without a checksum
+    list (an older run's)."""
+
+    def setup(tmp):
+        data = json.loads((tmp / path).read_text())
+        data[key] = value
+        hand_edited(path, json.dumps(data))(tmp)
 
     return setup
 
@@ -137,7 +167,58 @@ CATALOGUE = [
          "batch_size, benchmark, data_dir"),
     case("train-resume-damaged-checkpoints", ["train", "--out", "train", "--resume"],
          "no intact checkpoint in 'train/checkpoints': task_0: 'state.pt' does not match its "
-         "checksum in SHA256SUMS", setup=truncated("train/checkpoints/task_0/state.pt", 100)),
+         "checksum in SHA256SUMS", setup=killed_with_a_damaged_checkpoint),
+    case("train-out-is-a-file", ["train", "--out", "file", *GAME],
+         "cannot create output directory 'file': 'file' is a file, not a folder"),
+    case("train-out-dev-null", ["train", "--out", "/dev/null", *GAME],
+         "cannot create output directory '/dev/null': '/dev/null' is not a folder"),
+    case("train-out-twice", ["train", "--out", "new", *GAME, "--out=other"],
+         "--out is given more than once; give it once"),
+    case("train-seed-past-32-bits", ["train", "--out", "new", *GAME, "--seed", "4294967295"],
+         "seed 4294967295 is too large: this run seeds envs up to seed + ",
+         "past 2^32 - 1; use a seed below "),
+    case("train-minibatches-not-dividing",
+         ["train", "--out", "new", *GAME, "--n-envs", "2", "--n-steps", "32",
+          "--n-minibatches", "7"],
+         "n_steps * n_envs = 64 is not a multiple of n_minibatches = 7",
+         "n_minibatches that fit: 1, 2, 4, 8, 16, 32, 64"),
+    case("train-prior-underflows", ["train", "--out", "new", *GAME, "--fisher-prior", "1e-60"],
+         "fisher_prior 1e-60 is below float32's smallest normal number (1.18e-38)"),
+    case("train-prior-overflows", ["train", "--out", "new", *GAME, "--fisher-prior", "1e36"],
+         "fisher_prior 1e+36 times the fan 2048 of features_extractor.cnn.3 overflows float32"),
+    case("train-more-envs-than-memory", ["train", "--out", "new", *GAME, "--n-envs", "10000000"],
+         "this run needs about ", "GiB of memory (rollout ",
+         "lower --n-envs, --n-steps, --trunk-width or --fisher-samples"),
+    case("train-trunk-wider-than-memory",
+         ["train", "--out", "new", *GAME, "--trunk-width", "100000"],
+         "this run needs about ", "network ", "lower --n-envs"),
+    case("train-fisher-samples-past-memory",
+         ["train", "--out", "new", *GAME, "--fisher-samples", str(10**12)],
+         "this run needs about ", "Fisher samples ", "lower --n-envs"),
+    case("train-bad-wandb-project", ["train", "--out", "new", *GAME, "--wandb-project", "a/b"],
+         "invalid W&B project 'a/b': 1 to 128 characters, none of / \\ # ? % :"),
+    case("train-resume-config-of-wrong-type", ["train", "--out", "train", "--resume"],
+         "--out 'train' holds no train run to resume (the entry 'seed' holds 'zero', not int)",
+         setup=json_entry("train/config.json", "seed", "zero")),
+    case("inspect-summary-of-wrong-type", ["inspect", "train"],
+         "'train' holds an unreadable summary.json (the entry 'games' holds 5, not list[str])",
+         setup=json_entry("train/summary.json", "games", 5)),
+    case("plot-eval-csv-field-too-large", ["plot", "train"], "cannot read 'train/eval.csv'",
+         "field larger than field limit (131072)",
+         setup=hand_edited("train/eval.csv", "step,task,game,policy,mean_return\n"
+                           + "1" * 200_000 + ",0,breakout,sampled,1.0\n")),
+    case("classify-label-out-of-range",
+         ["classify", "--benchmark", "mnist5", "--data-dir", "data", "--out", "new"],
+         "mnist training labels hold 12; expected classes 0..9",
+         setup=mnist_with_labels([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12])),
+    case("classify-empty-task",
+         ["classify", "--benchmark", "mnist5", "--data-dir", "data", "--out", "new"],
+         "mnist has no training images of classes [8, 9] (task 4): every task needs some",
+         setup=mnist_with_labels(range(8))),
+    case("classify-bad-wandb-project", ["classify", "--out", "new", "--wandb-project", " x"],
+         "invalid W&B project ' x'"),
+    case("classify-out-twice", ["classify", "--out", "new", "--out", "other"],
+         "--out is given more than once; give it once"),
     case("classify-unknown-benchmark", ["classify", "--benchmark", "mnist6", "--out", "new"],
          "unknown benchmark 'mnist6' for --benchmark; choose from: digits5, pdigits, mnist5"),
     case("classify-seeds-empty-item", ["classify", "--seeds", "0,,1", "--out", "new"],
@@ -220,6 +301,16 @@ CATALOGUE = [
          marks=NO_GPU),
     case("sweep-device-without-gpu", ["sweep", "--out", "new", "--device", "cuda"],
          "--device cuda asked for, but no CUDA GPU is available; use cpu or auto", marks=NO_GPU),
+    case("sweep-more-cpus-than-the-machine",
+         ["sweep", "--out", "new", "--cpus-per-run", str(os.cpu_count() + 1)],
+         f"--cpus-per-run {os.cpu_count() + 1} asked for, but this machine has "
+         f"{os.cpu_count()} CPUs; use at most that, or --address of a Ray cluster"),
+    case("sweep-gpus-nan", ["sweep", "--out", "new", "--gpus-per-run", "nan"],
+         "gpus_per_run must be a number >= 0, got nan"),
+    case("sweep-unreachable-address", ["sweep", "--out", "new", "--address", "127.0.0.1:1"],
+         "cannot reach a Ray cluster at --address '127.0.0.1:1' (Connection refused)"),
+    case("sweep-out-twice", ["sweep", "--out", "new", "--methods", "ft", "--out=/etc"],
+         "--out is given more than once; give it once"),
     case("sweep-out-of-other-settings",
          ["sweep", "--out", "sw", "--methods", "blip", "--seeds", "0", *GAME,
           "--steps-per-task", "128"],

@@ -8,13 +8,12 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
 import torch
 from rich.console import Console
 
-from blip_rl.agents.config import TrainConfig
+from blip_rl.agents.config import PPOConfig, TrainConfig
 from blip_rl.agents.progress import TerminalProgress
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.core.capacity import total
@@ -114,11 +113,11 @@ def test_wandb_is_not_imported_when_off(tmp_path):
 
 
 def test_progress_bars_show_each_task_with_fps_and_eta_and_log_each_task_end(tmp_path, caplog):
-    tiny = TrainConfig(
+    cfg = TrainConfig(
         suite="minatar", games=("breakout", "space_invaders"), steps_per_task=128, n_envs=2,
         eval_episodes=1, final_eval_episodes=2, eval_max_steps=40, fisher_samples=96,
+        ppo=PPOConfig(n_steps=32, n_minibatches=2, n_epochs=1),
     )  # fmt: skip
-    cfg = replace(tiny, ppo=replace(tiny.ppo, n_steps=32, n_minibatches=2, n_epochs=1))
     screen = io.StringIO()
     bars = TerminalProgress(
         2, cfg.steps_per_task, Console(file=screen, force_terminal=True, width=140)
@@ -126,7 +125,7 @@ def test_progress_bars_show_each_task_with_fps_and_eta_and_log_each_task_end(tmp
     with caplog.at_level(logging.INFO):
         handlers = logging.getLogger().handlers[:]
         try:
-            ContinualTrainer(cfg, tmp_path, torch.device("cpu"), False, [bars]).run()
+            ContinualTrainer(cfg, tmp_path, torch.device("cpu"), False).run([bars])
         finally:
             bars.close()
         assert logging.getLogger().handlers == handlers  # restored

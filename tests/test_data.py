@@ -1,3 +1,4 @@
+import gzip
 import os
 import pickle
 
@@ -25,8 +26,21 @@ def test_malformed_idx_files_name_the_path_and_format(tmp_path):
         data.read_idx(bad)
     write_idx(tmp_path / "short", np.zeros((2, 2, 2), np.uint8))
     (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
-    with pytest.raises(data.DataError, match="expected 24"):
+    with pytest.raises(data.DataError, match="7 bytes of data, expected 8"):
         data.read_idx(tmp_path / "short")
+
+
+def test_idx_files_are_never_read_past_the_size_their_header_declares(tmp_path):
+    huge = tmp_path / "huge-idx3-ubyte.gz"  # 44 bytes claiming 2^40 images of 28 x 28
+    header = bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in (2**30, 28, 28))
+    huge.write_bytes(gzip.compress(header + b"\x00" * 16))
+    with pytest.raises(data.DataError, match=r"declares shape \(1073741824, 28, 28\)"):
+        data.read_idx(huge)
+    bomb = tmp_path / "bomb-idx1-ubyte.gz"  # declares 4 labels, unpacks to 64 MiB
+    bomb.write_bytes(gzip.compress(bytes([0, 0, 8, 1, 0, 0, 0, 4]) + b"\x00" * 2**26))
+    assert bomb.stat().st_size < 2**20
+    with pytest.raises(data.DataError, match="more of data, expected 4"):
+        data.read_idx(bomb)
 
 
 def test_missing_mnist_files_say_where_they_were_looked_for(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from blip_rl.agents.state import EvalRow, RunState
 from blip_rl.agents.summary import Z95, TrainSummary, summarize
 from blip_rl.envs import Game
+from blip_rl.infra.rundir import read_record
 
 GAMES = (Game("a", "minatar", "a", 0.0, 10.0), Game("b", "minatar", "b", 0.0, 20.0))
 
@@ -40,7 +41,7 @@ def test_standard_errors_of_cells_acc_and_bwt_follow_from_the_episodes():
     assert s.acc_ci == pytest.approx([s.acc - Z95 * s.acc_se, s.acc + Z95 * s.acc_se])
     data = summary.to_dict()
     assert {"acc_se", "acc_ci", "bwt_se", "bwt_ci", "bwt_unclipped", "A_se"} <= set(data)
-    assert TrainSummary.from_dict(data) == summary
+    assert read_record(TrainSummary, data) == summary
     assert summary.run_state().errors == state([[12.0], [11.0, 10.0]], [[1.0], [2.0, 4.0]]).errors
 
 

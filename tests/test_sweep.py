@@ -3,12 +3,14 @@ and a failed run."""
 
 import csv
 import json
+import signal
 import statistics
+import time
 
 import pytest
 
 from blip_rl.commands.runs import open_run
-from tests.cli import assert_one_line_error, run_cli
+from tests.cli import assert_one_line_error, run_cli, start_cli
 from tests.test_agents import TINY
 
 GAMES = ["--suite", "minatar", "--games", "breakout,space_invaders", "--steps-per-task", "128"]
@@ -96,3 +98,25 @@ def test_bad_sweeps_are_refused_in_one_line_before_any_run(tmp_path, swept):
     other = run_cli("sweep", "--out", str(out), *SWEEP, "--ent-coef", "0.02", cwd=tmp_path)
     assert_one_line_error(other, "holds a run with ent_coef 0.01, the sweep's is 0.02")
     assert json.loads((out / "blip__0" / "config.json").read_text())["ppo"]["ent_coef"] == 0.01
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_stops_the_sweep_and_its_runs_with_checkpoints(tmp_path, signum, status):
+    out = tmp_path / "s"
+    longer = ["--methods", "blip", "--seeds", "0", *GAMES, *TINY, "--device", "cpu",
+              "--steps-per-task", "4096", "--checkpoint-interval", "128"]  # fmt: skip
+    child = start_cli("sweep", "--out", str(out), *longer, cwd=tmp_path)
+    while not (out / "blip__0" / "checkpoints" / "step_128").exists():
+        assert child.poll() is None, child.wait().stderr
+        time.sleep(0.05)
+    child.send_signal(signum)
+    proc = child.wait(timeout=180)
+    assert proc.returncode == status, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "blip-rl sweep: stopped; its runs stopped with checkpoints; run the same sweep again "
+        "to go on"
+    )
+    log = (out / "logs" / "blip__0.log").read_text().strip().splitlines()[-1]
+    assert "stopped at env step" in log and "resume with: blip-rl train --out" in log, log
+    assert not (out / ".lock").exists() and not (out / "blip__0" / ".lock").exists()

@@ -6,7 +6,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from blip_rl.classification.benchmarks import get_benchmark
+import torch
+
+from blip_rl.classification.benchmarks import Task, get_benchmark
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.recorder import SeedRecorder
 from blip_rl.classification.results import format_results, summarize
@@ -14,25 +16,35 @@ from blip_rl.classification.trainer import run_seed
 from blip_rl.commands.command import Command
 from blip_rl.core.numerics import NumericalFault
 from blip_rl.infra.device import resolve_device
-from blip_rl.infra.files import check_writable_dir, write_json
+from blip_rl.infra.files import write_error, write_json
 from blip_rl.infra.flags import fail
 from blip_rl.infra.rundir import default_run_dir
+from blip_rl.infra.runlock import RunWriter
 
 
 def run(cfg: ClassifyConfig, prog: str) -> int:
-    """Every seed in turn; exit 0, 1 on a numerical fault, 2 on bad input."""
+    """Every seed in turn; exit 0, 1 on a numerical fault or a failed write, 2 on bad input."""
     try:
         device = resolve_device(cfg.device)
         bench = get_benchmark(cfg.benchmark)
         seeds = "-".join(map(str, cfg.seeds))
         out = Path(cfg.out) if cfg.out else default_run_dir(cfg.benchmark, cfg.method, seeds)
-        if (out / "results.json").exists():
-            raise ValueError(f"--out {str(out)!r} already holds results.json; choose another --out")
         tasks = bench.build(Path(cfg.data_dir) if cfg.data_dir else None)
-        check_writable_dir(out)
+        writer = RunWriter(out)
     except ValueError as e:  # includes DataError, a missing or malformed data file
         fail(prog, str(e))
-    cfg = cfg.resolved()
+    with writer:
+        if (out / "results.json").exists():
+            fail(prog, f"--out {str(out)!r} already holds results.json; choose another --out")
+        try:
+            return _classify(cfg.resolved(), prog, out, tasks, device)
+        except OSError as e:  # a full disk, a read-only file system, a file size limit
+            fail(prog, write_error(e), status=1)
+
+
+def _classify(
+    cfg: ClassifyConfig, prog: str, out: Path, tasks: list[Task], device: torch.device
+) -> int:
     write_json(out / "config.json", asdict(cfg))
     start = time.perf_counter()
     names = [t.name for t in tasks]
@@ -44,7 +56,7 @@ def run(cfg: ClassifyConfig, prog: str) -> int:
             fail(prog, str(e))
         result = None
         try:
-            result = run_seed(cfg, bench, tasks, seed, device, recorder)
+            result = run_seed(cfg, get_benchmark(cfg.benchmark), tasks, seed, device, recorder)
         except NumericalFault as e:
             fail(prog, f"seed {seed}: {e}", status=1)
         finally:

@@ -35,6 +35,24 @@ def build_parser() -> tuple[Parser, dict[str, Parser]]:
     return parser, parsers
 
 
+PLACE_FLAGS = ("--out", "--data-dir", "--scratch", "--address")
+"""Flags that name where a command writes or reads: given twice, argparse would silently keep
+the last, so a typo or a pasted line could send a run into the wrong folder. Other flags keep
+argparse's last-one-wins."""
+
+
+def repeated_flag(argv: Sequence[str]) -> str | None:
+    """The first of :data:`PLACE_FLAGS` that ``argv`` gives twice (``--out A --out=B``)."""
+    seen: set[str] = set()
+    for token in argv:
+        name = token.split("=", 1)[0]
+        if name in PLACE_FLAGS:
+            if name in seen:
+                return name
+            seen.add(name)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `blip-rl inspect RUN | head` ends quietly, as Unix tools do
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -44,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, prog = COMMANDS[args.command], f"blip-rl {args.command}"
     if rest and not command.forwards:
         parsers[args.command].error(f"unrecognized arguments: {' '.join(rest)}")
+    repeated = repeated_flag(sys.argv[1:] if argv is None else argv)
+    if repeated:
+        parsers[args.command].error(f"{repeated} is given more than once; give it once")
     try:
         config = config_from_args(command.config, args, tuple(rest))
     except ValueError as e:

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import torch
@@ -36,7 +40,7 @@ from blip_rl.core.metrics import estimate, pairwise_differences
 from blip_rl.core.options import forwarded, option
 from blip_rl.infra.device import resolve_device
 from blip_rl.infra.figures import save_figure
-from blip_rl.infra.files import check_writable_dir, read_checked, write_csv
+from blip_rl.infra.files import read_checked, write_csv
 from blip_rl.infra.flags import (
     Parser,
     add_config_arguments,
@@ -47,6 +51,7 @@ from blip_rl.infra.flags import (
     how_settings,
 )
 from blip_rl.infra.rundir import RunFolder
+from blip_rl.infra.runlock import RunWriter
 from blip_rl.infra.tables import difference_lines, estimate_lines
 
 log = logging.getLogger(__name__)
@@ -96,8 +101,8 @@ class SweepConfig:
     def __post_init__(self) -> None:
         if self.cpus_per_run < 1:
             raise ValueError(f"cpus_per_run must be an integer >= 1, got {self.cpus_per_run}")
-        if self.gpus_per_run < 0:
-            raise ValueError(f"gpus_per_run must be >= 0, got {self.gpus_per_run}")
+        if not (math.isfinite(self.gpus_per_run) and self.gpus_per_run >= 0):
+            raise ValueError(f"gpus_per_run must be a number >= 0, got {self.gpus_per_run}")
         for values, name in ((self.methods, "methods"), (self.seeds, "seeds")):
             if len(set(values)) != len(values):
                 raise ValueError(f"{name} must be distinct, got {','.join(map(str, values))}")
@@ -161,6 +166,13 @@ def plan(cfg: SweepConfig) -> list[PlannedRun]:
             f"--gpus-per-run {cfg.gpus_per_run:g} asked for, but no CUDA GPU is available; "
             "use 0, or --address of a Ray cluster with GPUs"
         )
+    if local and cfg.cpus_per_run > (os.cpu_count() or 1):
+        raise ValueError(
+            f"--cpus-per-run {cfg.cpus_per_run} asked for, but this machine has "
+            f"{os.cpu_count()} CPUs; use at most that, or --address of a Ray cluster"
+        )
+    if not local:
+        check_reachable(cfg.address)  # type: ignore[arg-type]
     job = JOBS[cfg.job]
     parser = Parser(prog=f"blip-rl {cfg.job}", allow_abbrev=False)
     add_config_arguments(parser, job.command.config)
@@ -180,20 +192,54 @@ def plan(cfg: SweepConfig) -> list[PlannedRun]:
     return runs
 
 
+REACH_TIMEOUT_S = 10.0
+"""How long a sweep waits to reach a Ray cluster's ``--address`` before refusing it."""
+
+
+def check_reachable(address: str) -> None:
+    """``ValueError`` unless ``address`` (``auto``, ``host:port`` or ``ray://host:port``)
+    accepts a connection within :data:`REACH_TIMEOUT_S` (Ray itself retries for minutes)."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()
+    except ValueError:
+        raise ValueError(
+            f"--address {address!r} is not auto, host:port or ray://host:port"
+        ) from None
+    except OSError as e:
+        raise ValueError(
+            f"cannot reach a Ray cluster at --address {address!r} ({e.strerror or e}); "
+            "start one there, or check the address"
+        ) from None
+
+
 def run_one(argv: tuple[str, ...], log_path: str, threads: int) -> tuple[int, str]:
     """One run as ``python -m blip_rl ...`` with its output in ``log_path``: the exit code and
     the last line of the log (the error, when it failed). Runs inside a Ray task."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     with open(log_path, "w") as out:
-        code = subprocess.run(
+        child = subprocess.Popen(
             [sys.executable, "-m", "blip_rl", *argv], stdout=out, stderr=subprocess.STDOUT, env=env
-        ).returncode
+        )
+        try:
+            while True:  # wake each second: ray.cancel's KeyboardInterrupt waits for Python code
+                try:
+                    code = child.wait(timeout=1.0)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        except KeyboardInterrupt:  # the sweep was stopped (ray.cancel)
+            child.terminate()  # SIGTERM: the run saves a checkpoint and exits
+            code = child.wait()
     lines = Path(log_path).read_text().strip().splitlines()
     return code, lines[-1] if lines else ""
 
 
-def launch(cfg: SweepConfig, runs: list[PlannedRun]) -> dict[str, str]:
-    """Run every unfinished run as a Ray task; returns the error line of each failed one."""
+def launch(cfg: SweepConfig, runs: list[PlannedRun], stop: SignalStop) -> dict[str, str]:
+    """Run every unfinished run as a Ray task; returns the error line of each failed one.
+    ``KeyboardInterrupt`` on Ctrl-C or SIGTERM (``stop``), once every run has stopped."""
     import ray
 
     todo = [r for r in runs if r.state != "done"]
@@ -203,29 +249,49 @@ def launch(cfg: SweepConfig, runs: list[PlannedRun]) -> dict[str, str]:
     logs.mkdir(parents=True, exist_ok=True)
     ray.init(address=cfg.address, include_dashboard=False, log_to_driver=False,
              logging_level=logging.WARNING)  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, stop)  # after Ray's own handler, replacing it
     try:
         task = ray.remote(run_one).options(num_cpus=cfg.cpus_per_run, num_gpus=cfg.gpus_per_run)
         pending = {
             task.remote(r.argv, str(logs / f"{r.name}.log"), cfg.cpus_per_run): r for r in todo
         }
-        failed: dict[str, str] = {}
-        start = time.perf_counter()
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            run = pending.pop(ready[0])
-            try:
-                code, last = ray.get(ready[0])
-            except Exception as e:  # the Ray task itself died (node lost, out of memory)
-                code, last = -1, f"{type(e).__name__}: {e}".splitlines()[0]
-            minutes = (time.perf_counter() - start) / 60
-            if code == 0:
-                log.info("%s done (%.1f min into the sweep)", run.name, minutes)
-            else:
-                failed[run.name] = last
-                log.warning("%s FAILED (exit %d): %s", run.name, code, last)
-        return failed
+        try:
+            return collect(pending)
+        except KeyboardInterrupt:  # stop every run with a checkpoint, then the sweep
+            for ref in pending:
+                ray.cancel(ref)
+            ray.wait(list(pending), num_returns=len(pending), timeout=STOP_TIMEOUT_S)
+            raise
     finally:
+        signal.signal(signal.SIGTERM, previous)
         ray.shutdown()
+
+
+STOP_TIMEOUT_S = 120.0
+"""How long a stopped sweep waits for its runs to save their checkpoints."""
+
+
+def collect(pending: dict[Any, PlannedRun]) -> dict[str, str]:
+    """Wait for every run of ``pending`` (Ray reference -> run), removing each as it ends;
+    the error line of each failed one."""
+    import ray
+
+    failed: dict[str, str] = {}
+    start = time.perf_counter()
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        run = pending.pop(ready[0])
+        try:
+            code, last = ray.get(ready[0])
+        except Exception as e:  # the Ray task itself died (node lost, out of memory)
+            code, last = -1, f"{type(e).__name__}: {e}".splitlines()[0]
+        minutes = (time.perf_counter() - start) / 60
+        if code == 0:
+            log.info("%s done (%.1f min into the sweep)", run.name, minutes)
+        else:
+            failed[run.name] = last
+            log.warning("%s FAILED (exit %d): %s", run.name, code, last)
+    return failed
 
 
 def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) -> str:
@@ -294,15 +360,41 @@ def sweep(cfg: SweepConfig, prog: str) -> int:
         runs = plan(cfg)
         import ray  # noqa: F401  (fail now, in one line, if the extra is missing)
 
-        check_writable_dir(Path(cfg.out))  # last: a refused sweep leaves no folder behind
+        writer = RunWriter(Path(cfg.out))  # last: a refused sweep leaves no folder behind
     except ImportError:
         fail(prog, "blip-rl sweep needs Ray: pip install 'blip-rl[sweep]'")
     except ValueError as e:
         fail(prog, str(e))
-    skipped = [r.name for r in runs if r.state == "done"]
-    if skipped:
-        log.info("finished already, skipped: %s", ", ".join(skipped))
-    failed = launch(cfg, runs)
+    with writer:
+        skipped = [r.name for r in runs if r.state == "done"]
+        if skipped:
+            log.info("finished already, skipped: %s", ", ".join(skipped))
+        stop = SignalStop()
+        try:
+            failed = launch(cfg, runs, stop)
+        except KeyboardInterrupt:
+            status = 128 + (stop.signum or signal.SIGINT)
+            sys.stderr.write(f"{prog}: stopped; its runs stopped with checkpoints; run the "
+                             "same sweep again to go on\n")  # fmt: skip
+            return status
+        return report(cfg, runs, failed)
+
+
+class SignalStop:
+    """A SIGTERM handler that stops the sweep where it is, as Ctrl-C does (a
+    ``KeyboardInterrupt``), remembering the signal for the exit code (Ray's calls may turn
+    any ``KeyboardInterrupt`` into a plain one)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.signum = signum
+        raise KeyboardInterrupt
+
+
+def report(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) -> int:
+    """The tables, the failed runs and the figures of a finished sweep; its exit code."""
     print(aggregate(cfg, runs, failed))
     for name, error in failed.items():
         print(f"FAILED {name}: {error} (log: {Path(cfg.out) / 'logs' / (name + '.log')})")

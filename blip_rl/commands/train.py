@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -12,16 +13,18 @@ from rich.console import Console
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.observers import RunObserver, WandbObserver
 from blip_rl.agents.progress import TerminalProgress
-from blip_rl.agents.rundir import resumed_config
+from blip_rl.agents.resources import check_resources
+from blip_rl.agents.rundir import open_train_run, resumed_config
 from blip_rl.agents.summary import format_summary
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.commands.command import Command
 from blip_rl.core.numerics import NumericalFault
 from blip_rl.infra.device import resolve_device
-from blip_rl.infra.files import check_writable_dir, write_json
+from blip_rl.infra.files import write_error, write_json
 from blip_rl.infra.flags import fail
 from blip_rl.infra.interrupt import DeferredInterrupt, Interrupted
 from blip_rl.infra.rundir import default_run_dir
+from blip_rl.infra.runlock import RunWriter
 from blip_rl.infra.tracking import Dashboard, experiment_group
 
 
@@ -54,37 +57,51 @@ def run(cfg: TrainConfig, prog: str) -> int:
 
 
 def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
-    observers: list[RunObserver] = []
-    made: Path | None = None  # --out, if this call creates it
     try:
         device = resolve_device(cfg.device)
         if cfg.resume and cfg.out is None:
             raise ValueError("--resume needs --out, the run directory to continue")
         out = Path(cfg.out) if cfg.out else default_run_dir(cfg.sequence_name, cfg.method, cfg.seed)
-        if cfg.resume:
-            cfg = resumed_config(out, cfg)
-        elif out.exists() and any(out.iterdir()):
-            raise ValueError(
-                f"--out {str(out)!r} is not empty; pass --resume to continue that run "
-                "or choose another --out"
-            )
-        cfg = cfg.resolved()
-        made = None if out.exists() else out
-        check_writable_dir(out)
-        if cfg.quiet:
-            logging.getLogger().setLevel(logging.WARNING)
-        observers = observers_for(cfg, out)
-        trainer = ContinualTrainer(cfg, out, device, cfg.resume, observers, stop)
-    except ValueError as e:  # includes CheckpointError: no usable checkpoint to resume from
-        close(observers)
-        if made is not None and made.is_dir() and not any(made.iterdir()):
-            made.rmdir()  # refused before writing anything: leave no empty folder behind
+        if (out / "checkpoints").is_symlink():
+            raise ValueError(f"{str(out / 'checkpoints')!r} is a symbolic link; blip-rl keeps "
+                             "its checkpoints in a folder of its own")  # fmt: skip
+        writer = RunWriter(out)
+    except ValueError as e:
         fail(prog, str(e))
-    if not cfg.resume:
-        write_json(out / "config.json", asdict(cfg))
-    resume = f"resume with: blip-rl train --out {out} --resume"
+    with writer:
+        observers: list[RunObserver] = []
+        try:
+            cfg = resumed_config(out, cfg) if cfg.resume else cfg.resolved()
+            if not cfg.resume and not writer.is_empty():
+                raise ValueError(
+                    f"--out {str(out)!r} is not empty; pass --resume to continue that run "
+                    "or choose another --out"
+                )
+            if cfg.resume and (out / "summary.json").exists() and open_train_run(out).finished:
+                print(format_summary(open_train_run(out).fresh_summary()))
+                print(f"run: {out} (finished already: nothing to do)")
+                return 0
+            check_resources(cfg)
+            trainer = ContinualTrainer(cfg, out, device, cfg.resume, stop)
+            if cfg.quiet:
+                logging.getLogger().setLevel(logging.WARNING)
+            observers = observers_for(cfg, out)
+        except ValueError as e:  # includes CheckpointError: no usable checkpoint to resume from
+            close(observers)
+            writer.discard_if_empty()
+            fail(prog, str(e))
+        if not cfg.resume:
+            write_json(out / "config.json", asdict(cfg))
+        return _train(trainer, observers, prog, stop)
+
+
+def _train(
+    trainer: ContinualTrainer, observers: list[RunObserver], prog: str, stop: DeferredInterrupt
+) -> int:
+    """Run ``trainer``; the exit code, or a one-line error for a fault."""
+    resume = f"resume with: blip-rl train --out {shlex.quote(str(trainer.out))} --resume"
     try:
-        summary = trainer.run()
+        summary = trainer.run(observers)
     except Interrupted as e:
         close(observers, failed=True)
         sys.stderr.write(f"{prog}: {e}; {resume}\n")
@@ -97,12 +114,16 @@ def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
     except NumericalFault as e:
         close(observers, failed=True)
         fail(prog, str(e), status=1)
+    except OSError as e:  # a full disk, a read-only file system, a file size limit
+        close(observers, failed=True)
+        kept = trainer.last_checkpoint or "none yet"
+        fail(prog, f"{write_error(e)}; the newest checkpoint ({kept}) is intact; {resume}", 1)
     except BaseException:
         close(observers, failed=True)
         raise
     close(observers)
     print(format_summary(summary))
-    print(f"run: {out}")
+    print(f"run: {trainer.out}")
     return 0
 
 

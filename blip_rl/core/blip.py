@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import torch
 from torch import nn
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
@@ -19,6 +20,8 @@ from blip_rl.core.options import option, with_defaults
 from blip_rl.core.strategy import Strategy
 
 BUDGET_OVER = ("all", "live")
+FLOAT32_TINY = float(torch.finfo(torch.float32).tiny)
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,11 @@ class BlipConfig:
         prior = self.fisher_prior
         if prior is not None and not (math.isfinite(prior) and prior > 0):
             raise ValueError(f"fisher_prior must be a finite number > 0, got {prior}")
+        if prior is not None and prior < FLOAT32_TINY:
+            raise ValueError(
+                f"fisher_prior {prior:g} is below float32's smallest normal number "
+                f"({FLOAT32_TINY:.3g}): the prior Fisher would be 0; use a larger one"
+            )
         for name, allowed in (("ig", IG_FORMS), ("budget_over", BUDGET_OVER)):
             value = getattr(self, name)
             if value is not None and value not in allowed:
@@ -152,6 +160,12 @@ class Blip(Strategy):
         self.clips_itself = own is not None
         self.clip_ = own or BlipClip(model, config.strict)  # Eq. 4, in place
         self.released: list[int] = []  # units released after each task
+        for name, layer in self.layers:
+            if config.fisher_prior * layer.fan > FLOAT32_MAX:
+                raise ValueError(
+                    f"fisher_prior {config.fisher_prior:g} times the fan {layer.fan} of {name} "
+                    f"overflows float32 ({FLOAT32_MAX:.3g}); use a smaller one"
+                )
         if self.tasks_seen == 0:
             for _, layer in self.layers:
                 for pname, _, _ in layer.blip_tensors():

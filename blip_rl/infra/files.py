@@ -9,11 +9,13 @@ killed at any point leaves every file matching its list.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,18 +46,30 @@ def read_sums(folder: Path) -> dict[str, set[str]]:
     return sums
 
 
+READ_ATTEMPTS = 5
+"""Reads of a file whose checksum does not match before it is called damaged: a live run may
+replace it between the reader's two reads (the file, then the list)."""
+
+
 def read_checked(path: Path) -> bytes:
     """The bytes of ``path``; :class:`CorruptFile` if its folder's ``SHA256SUMS`` lists it
-    with other checksums (a file it does not list, as from older versions, is not checked)."""
+    with other checksums (a file it does not list, as from older versions, is not checked).
+
+    The list is read after the file: a writer lists a new checksum before it replaces the file
+    (see :func:`atomic_write_bytes`), so a file read from a finished write is always listed
+    then. Only another complete write in between can make them disagree; the read is retried.
+    """
     path = Path(path)
-    data = path.read_bytes()
-    listed = read_sums(path.parent).get(path.name)
-    if listed is not None and sha256(data) not in listed:
-        raise CorruptFile(
-            f"{str(path)!r} does not match its checksum in {SUMS}: it was changed or damaged "
-            "after blip-rl wrote it"
-        )
-    return data
+    for attempt in range(READ_ATTEMPTS):
+        data = path.read_bytes()
+        listed = read_sums(path.parent).get(path.name)
+        if listed is None or sha256(data) in listed:
+            return data
+        time.sleep(0.01 * (attempt + 1))
+    raise CorruptFile(
+        f"{str(path)!r} does not match its checksum in {SUMS}: it was changed or damaged "
+        "after blip-rl wrote it"
+    )
 
 
 def atomic_write_bytes(path: Path, data: bytes, checksum: bool = True) -> None:
@@ -91,8 +105,10 @@ def _replace(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:  # a failed write names no file
+            raise OSError(e.errno, e.strerror, str(path)) from e
         raise
 
 
@@ -116,6 +132,14 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
 
 
+def write_error(e: OSError) -> str:
+    """A failed write in one line: the path, the reason and its errno name
+    (``cannot write 'run/eval.csv': No space left on device [ENOSPC]``)."""
+    name = errno.errorcode.get(e.errno, str(e.errno)) if e.errno is not None else "?"
+    where = f" {str(e.filename)!r}" if e.filename else ""
+    return f"cannot write{where}: {e.strerror or e} [{name}]"
+
+
 def check_writable_dir(path: Path) -> None:
     """Create ``path`` if needed; raise ``ValueError`` naming it if it cannot be written."""
     path = Path(path)
@@ -123,7 +147,8 @@ def check_writable_dir(path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
-        reason = f"{str(blocking)!r} is a file, not a folder" if blocking else e.strerror
+        what = "is a file, not a folder" if blocking and blocking.is_file() else "is not a folder"
+        reason = f"{str(blocking)!r} {what}" if blocking else e.strerror
         raise ValueError(f"cannot create output directory {str(path)!r}: {reason}") from None
     if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
         raise ValueError(f"output directory {str(path)!r} is not writable")

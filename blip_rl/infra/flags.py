@@ -14,6 +14,8 @@ import types
 import typing
 from typing import Any, NoReturn
 
+from blip_rl.infra.jsontypes import matches, mismatch
+
 
 class Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line (no usage dump): ``prog: error: message``."""
@@ -142,7 +144,8 @@ def config_from_args(cls: type, args: argparse.Namespace, rest: tuple[str, ...] 
 
 def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
     """Rebuild ``cls`` from ``dataclasses.asdict`` output read back from JSON (lists -> tuples);
-    ``ValueError`` naming any setting ``cls`` does not have (a config of another command)."""
+    ``ValueError`` naming any setting ``cls`` does not have (a config of another command) or
+    one whose value is not of its type (a hand-edited file)."""
     if not isinstance(data, dict):
         raise ValueError(f"expected an object of settings, got {type(data).__name__}")
     unknown = sorted(set(data) - {f.name for f, _ in _fields(cls)})
@@ -155,6 +158,8 @@ def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
         value = data[f.name]
         if dataclasses.is_dataclass(tp):
             value = config_from_dict(tp, value)
+        elif not matches(value, tp):
+            raise ValueError(mismatch(f.name, value, tp))
         elif isinstance(value, list):
             value = tuple(value)
         values[f.name] = value

@@ -10,9 +10,12 @@ the tensor's shape. Each kind of run is a :class:`RunFolder` subclass in its win
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import math
 import time
+import typing
 import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -25,6 +28,10 @@ from torch import nn
 
 from blip_rl.core.layers import blip_layers
 from blip_rl.infra.files import atomic_write_bytes, read_checked
+from blip_rl.infra.jsontypes import matches, mismatch
+
+MAX_BITS_BYTES = 2**30
+"""The most a bits file may unpack to: one byte per BLIP parameter, so a billion parameters."""
 
 
 def default_run_dir(*parts: object) -> Path:
@@ -55,6 +62,31 @@ def bits_file(folder: Path, task: int, seed: int | None = None) -> Path:
     return where / f"task_{task}.npz"
 
 
+def check_npz(data: io.BytesIO) -> None:
+    """``ValueError`` unless ``data`` is a .npz of uint8 arrays whose sizes fit what its zip
+    directory declares, in all at most :data:`MAX_BITS_BYTES`: checked from the headers,
+    before anything is inflated or allocated (a crafted file cannot make a bomb of either)."""
+    with zipfile.ZipFile(data) as archive:
+        members = archive.infolist()
+        size = sum(member.file_size for member in members)
+        if size > MAX_BITS_BYTES:
+            raise ValueError(f"it unpacks to {size:,} bytes, over {MAX_BITS_BYTES:,}")
+        for member in members:
+            with archive.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+                    version, np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(f)
+                declared = math.prod(shape)
+                if dtype != np.uint8 or declared > member.file_size - f.tell():
+                    raise ValueError(
+                        f"{member.filename} declares {declared:,} {dtype} values in "
+                        f"{member.file_size:,} bytes"
+                    )
+    data.seek(0)
+
+
 def read_bits(folder: Path, tasks: int, seed: int | None = None) -> list[dict[str, np.ndarray]]:
     """The bits files of ``folder``'s first ``tasks`` tasks (see :func:`bits_file`), as
     ``{tensor name: frozen bits}`` maps; ``ValueError`` naming a bad file."""
@@ -62,13 +94,18 @@ def read_bits(folder: Path, tasks: int, seed: int | None = None) -> list[dict[st
     for k in range(tasks):
         path = bits_file(folder, k, seed)
         try:
-            with np.load(io.BytesIO(read_checked(path))) as saved:
+            data = io.BytesIO(read_checked(path))
+            check_npz(data)
+            with np.load(data) as saved:
                 maps.append({name: saved[name] for name in saved.files})
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
             raise ValueError(
                 f"cannot read {str(path)!r} ({e}); expected a .npz of uint8 arrays"
             ) from None
     return maps
+
+
+Record = typing.TypeVar("Record")
 
 
 @dataclass(frozen=True)
@@ -96,6 +133,16 @@ class RunFolder(ABC):
     path: Path
     config: dict[str, Any]
     record: dict[str, Any]
+
+    def read_record(self, cls: type[Record]) -> Record:
+        """:attr:`record` as ``cls`` (see :func:`read_record`); ``ValueError`` naming this
+        run's file if an entry has the wrong type."""
+        try:
+            return read_record(cls, self.record)
+        except ValueError as e:
+            raise ValueError(
+                f"{str(self.path)!r} holds an unreadable {self.RECORD} ({e})"
+            ) from None
 
     @property
     def name(self) -> str:
@@ -156,6 +203,34 @@ class RunFolder(ABC):
 def lacks_entry(run: str | Path, e: KeyError) -> str:
     """The error for a run file without an entry every run writes (a hand-edited file)."""
     return f"{str(run)!r} holds an unreadable run (a run file lacks the entry {e})"
+
+
+def read_record(cls: type[Record], data: Any) -> Record:
+    """A result record (a dataclass) read back from JSON: ``KeyError`` naming a missing entry,
+    ``ValueError`` naming one of the wrong type. Fields that are records themselves (or lists
+    or dicts of them) are read the same way."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    values = {f.name: _read(hints[f.name], data[f.name], f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**values)
+
+
+def _read(tp: Any, value: Any, name: str) -> Any:
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return read_record(tp, value)  # type: ignore[arg-type]
+    if typing.get_origin(tp) is list and dataclasses.is_dataclass(args[0]):
+        if not isinstance(value, list):
+            raise ValueError(mismatch(name, value, list))
+        return [read_record(args[0], v) for v in value]
+    if typing.get_origin(tp) is dict and dataclasses.is_dataclass(args[1]):
+        if not isinstance(value, dict):
+            raise ValueError(mismatch(name, value, dict))
+        return {k: read_record(args[1], v) for k, v in value.items()}
+    if not matches(value, tp):
+        raise ValueError(mismatch(name, value, tp))
+    return value
 
 
 def open_run(folder: Path, kinds: Sequence[type[RunFolder]]) -> RunFolder:

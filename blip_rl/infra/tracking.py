@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +26,17 @@ from blip_rl.infra.heatmaps import default_tensor, heatmap_figure, task_panels
 
 WANDB_MODES = ("off", "offline", "online")
 RUN_ID_FILE = "wandb_run_id"
+PROJECT_NAME = re.compile(r"[^/\\#?%:\s][^/\\#?%:]{0,126}[^/\\#?%:\s]|[^/\\#?%:\s]")
+"""A W&B project name: 1 to 128 characters, none of / \\ # ? % :, no space at either end."""
+
+
+def check_project(name: str) -> None:
+    """``ValueError`` naming ``name`` if W&B would refuse it as a project name."""
+    if not PROJECT_NAME.fullmatch(name):
+        raise ValueError(
+            f"invalid W&B project {name!r}: 1 to 128 characters, none of / \\ # ? % :, "
+            "and no space at either end"
+        )
 
 
 def experiment_group(name: str, config: Any) -> str:
