@@ -18,6 +18,7 @@ import pytest
 
 from blip_rl.commands.inspect import InspectConfig, scores_text
 from blip_rl.commands.runs import open_run
+from blip_rl.infra.files import read_checked
 from tests.cli import TWO_TASKS as RUN
 from tests.cli import assert_one_line_error, run_cli, start_cli
 from tests.test_bad_input import files_under
@@ -61,8 +62,9 @@ def copy(run, tmp_path):
 
 
 def started_writing(out, cwd):
-    """A ``blip-rl train`` on ``out`` that holds its lock and has begun training."""
-    child = start_cli("train", "--out", str(out), *LONGER, cwd=cwd)
+    """A ``blip-rl train`` on ``out`` that holds its lock and has begun training (evaluating
+    every 128 steps)."""
+    child = start_cli("train", "--out", str(out), *LONGER, "--eval-interval", "128", cwd=cwd)
     while not (out / "config.json").exists():
         assert child.poll() is None, child.wait().stderr
         time.sleep(0.01)
@@ -176,20 +178,23 @@ def read_as_the_commands_do(out):
 
 def test_a_live_run_read_thousands_of_times_is_never_called_damaged(tmp_path):
     out = tmp_path / "run"
-    child = started_writing(out, tmp_path)
-    reads, alarms, finished_tasks = 0, [], set()
+    child = started_writing(out, tmp_path)  # evaluates and rewrites eval.csv every 128 steps
+    files, alarms, finished_tasks = 0, [], set()
     try:
         while child.poll() is None:
             try:
-                finished_tasks.add(read_as_the_commands_do(out))
-            except ValueError as e:
-                if "holds no finished task" not in str(e):  # not yet: no alarm
-                    alarms.append(str(e))
-            reads += 1
+                for name in ("eval.csv", "config.json", "summary.json", "SHA256SUMS"):
+                    if (out / name).exists():
+                        read_checked(out / name)  # the read every command makes
+                        files += 1
+                if (out / "summary.json").exists():
+                    finished_tasks.add(read_as_the_commands_do(out))
+            except (ValueError, FileNotFoundError) as e:
+                alarms.append(str(e))
     finally:
         stop(child) if child.poll() is None else None
     assert child.returncode == 0
-    assert reads >= 1000 and len(finished_tasks) >= 2, (reads, finished_tasks)
+    assert files >= 5000 and finished_tasks >= {1, 2}, (files, finished_tasks)
     assert alarms == []
 
 
