@@ -96,8 +96,7 @@ def test_a_second_writer_is_refused_naming_the_first_ones_pid(tmp_path):
         assert "being written" not in proc.stderr
     finally:
         stop(first)
-    proc = run_cli("train", "--out", str(out), *LONGER, "--resume", "--steps-per-task", "1024",
-                   cwd=tmp_path, kill_at="step:200")  # fmt: skip
+    proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path, kill_at="step:300")
     assert proc.returncode == -signal.SIGKILL, "a killed writer's lock outlived it:\n" + proc.stderr
 
 
