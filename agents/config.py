@@ -8,15 +8,15 @@ from dataclasses import dataclass, replace
 
 from blip_rl.agents.evaluation import EVAL_POLICIES, FINAL_EVAL_EPISODES
 from blip_rl.agents.presets import RECIPES, SUITE_PRESETS
-from blip_rl.core.blip import BlipConfig
+from blip_rl.core.blip import LIBRARY_DEFAULTS, BlipConfig
 from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import METHODS
 from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
-from blip_rl.envs.games import SUITES, Game, get_game
+from blip_rl.envs.games import SUITES, Game, default_suite, get_game
 from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES
-from blip_rl.infra.tracking import WANDB_MODES, check_project
+from blip_rl.infra.tracking import WANDB_MODES, check_project, experiment_group
 
 FISHER_ACTIONS = ("resampled", "rollout")
 """Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
@@ -71,6 +71,22 @@ class PPOConfig:
         }
 
 
+def per_suite(name: str) -> str:
+    """Each suite's value of the :class:`SuitePreset` field ``name``, for ``--help``."""
+    return ", ".join(f"{suite} {getattr(p, name):,}" for suite, p in SUITE_PRESETS.items())
+
+
+PPO = "PPO (stable-baselines3)"
+NETWORK = "network"
+EVALUATION = "evaluation"
+FISHER = "Fisher information (BLIP, EWC)"
+"""Sections of ``blip-rl train --help`` (the BLIP, EWC and PackNet settings have theirs)."""
+
+WHOLE_ROLLOUTS = ("steps_per_task", "eval_interval", "checkpoint_interval")
+"""Step counts :meth:`TrainConfig.resolved` rounds up to whole rollouts: PPO collects a whole
+rollout at a time, so a boundary inside one would be passed silently."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One continual RL run: a game sequence learned by PPO with a strategy.
@@ -80,7 +96,12 @@ class TrainConfig:
     its ``config.json``.
     """
 
-    suite: str = option("atari6", "platform and default game sequence", choices=tuple(SUITES))
+    suite: str | None = option(
+        None,
+        "platform and default game sequence [default: atari6, the paper's 6 Atari games; "
+        "needed for a game name both platforms have, such as breakout]",
+        choices=tuple(SUITES),
+    )
     preset: str = option(
         "default",
         "recipe for the settings not given: default (bit budget 0.3, no snap, sampled-action "
@@ -93,22 +114,29 @@ class TrainConfig:
     )
     method: str = option("blip", "continual-learning method", choices=METHODS)
     steps_per_task: int | None = option(
-        None, "env steps per task, rounded up to whole rollouts [default: the suite's]"
+        None,
+        "env steps per task, rounded up to whole rollouts (n_steps * n_envs) "
+        f"[default: the suite's: {per_suite('steps_per_task')}]",
     )
     seed: int = option(0, "random seed (torch, numpy, environments)")
-    n_envs: int = option(16, "parallel environments")
-    trunk_width: int = option(1, "multiplier of the width of every trunk layer")
+    n_envs: int = option(16, "parallel environments", group=PPO)
+    trunk_width: int = option(1, "multiplier of the width of every trunk layer", group=NETWORK)
     task_stem: bool = option(
-        False, "a float 1x1 conv per game in front of the shared trunk (the identity at first)"
+        False,
+        "a float 1x1 conv per game in front of the shared trunk (the identity at first)",
+        group=NETWORK,
     )
     film: bool = option(
-        False, "a float scale and shift per game after every trunk layer (FiLM; 1 and 0 at first)"
+        False,
+        "a float scale and shift per game after every trunk layer (FiLM; 1 and 0 at first)",
+        group=NETWORK,
     )
     critic_trunk: str = option(
         "shared",
         "what the critic reads: the actor's BLIP trunk (shared), or its own float trunk of the "
         "same architecture (own), which no strategy protects",
         choices=CRITIC_TRUNKS,
+        group=NETWORK,
     )
     vec_env: str = option(
         "dummy",
@@ -123,37 +151,52 @@ class TrainConfig:
     )
     resume: bool = option(False, "continue the run in --out from its latest checkpoint", how=True)
     eval_interval: int | None = option(
-        None, "env steps between evaluations [default: 100 updates = 100 * n_steps * n_envs]"
+        None,
+        "env steps between evaluations, rounded up to whole rollouts "
+        f"[default: the suite's: {per_suite('eval_interval')}]",
+        group=EVALUATION,
     )
     eval_episodes: int = option(
-        10, "episodes per task and action policy at each evaluation between task ends"
+        10,
+        "episodes per task and action policy at each evaluation between task ends",
+        group=EVALUATION,
     )
     final_eval_episodes: int = option(
         FINAL_EVAL_EPISODES,
         "episodes per task of the --eval-policy evaluation at each task end, the one that "
         "fills A (episode seeds are the same for every method)",
+        group=EVALUATION,
     )
     eval_policy: str | None = option(
         None,
         "actions whose scores make A, ACC, BWT and plasticity (both are evaluated and kept) "
         "[default: the preset's]",
         choices=EVAL_POLICIES,
+        group=EVALUATION,
     )
     eval_max_steps: int | None = option(
-        None, "agent steps per evaluation episode at most [default: the suite's, Atari 27000]"
+        None,
+        f"agent steps per evaluation episode at most [default: {per_suite('eval_max_steps')}]",
+        group=EVALUATION,
     )
-    checkpoint_interval: int = option(1_000_000, "env steps between mid-task checkpoints")
-    fisher_samples: int = option(2048, "last-rollout transitions per Fisher estimate (BLIP, EWC)")
+    checkpoint_interval: int = option(
+        1_000_000, "env steps between mid-task checkpoints, rounded up to whole rollouts"
+    )
+    fisher_samples: int = option(
+        2048, "last-rollout transitions per Fisher estimate (BLIP, EWC)", group=FISHER
+    )
     fisher_actions: str | None = option(
         None,
         "actions the Fisher takes log pi at: resampled from the final policy (the authors'), "
         "or the rollout's [default: the preset's]",
         choices=FISHER_ACTIONS,
+        group=FISHER,
     )
     scratch: tuple[str, ...] | None = option(
         None,
         "comma-separated --method scratch runs of these games (one per seed, say): their mean "
         "score is the reference for plasticity",
+        group=EVALUATION,
     )
     wandb: str = option(
         "off",
@@ -165,19 +208,18 @@ class TrainConfig:
     quiet: bool = option(
         False, "no progress bars or log lines, only errors and the final table", how=True
     )
-    ppo: PPOConfig = nested(PPOConfig)
-    blip: BlipConfig = nested(BlipConfig)
-    ewc: EwcConfig = nested(EwcConfig)
-    packnet: PackNetConfig = nested(PackNetConfig)
+    ppo: PPOConfig = nested(PPOConfig, PPO)
+    blip: BlipConfig = nested(BlipConfig, "BLIP (--method blip)")
+    ewc: EwcConfig = nested(EwcConfig, "EWC (--method ewc)")
+    packnet: PackNetConfig = nested(PackNetConfig, "PackNet (--method packnet)")
 
     def __post_init__(self) -> None:
         check_project(self.wandb_project)
         # the CLI checks its choices, a run's config.json does not
         for name, allowed in (("suite", SUITES), ("preset", RECIPES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"unknown {name} {getattr(self, name)!r}; choose from: {', '.join(allowed)}"
-                )
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose from: {', '.join(allowed)}")
         positive = (
             "n_envs",
             "trunk_width",
@@ -199,26 +241,36 @@ class TrainConfig:
                 f"{self.ppo.n_minibatches} (PPO would train on one smaller minibatch each "
                 f"epoch); n_minibatches that fit: {', '.join(map(str, fits))}"
             )
-        games = SUITES[self.suite].games if self.games is None else self.games
+        suite = self.suite_name  # ValueError for a game on both platforms without a suite
+        games = SUITES[suite].games if self.games is None else self.games
         if len(set(games)) != len(games):
             raise ValueError(f"games must be distinct, got {','.join(games)}")
-        platform = SUITES[self.suite].platform
         for name in games:
-            get_game(name, platform)  # ValueError naming an unknown game
+            get_game(name, SUITES[suite].platform)  # ValueError naming an unknown game
+
+    @property
+    def suite_name(self) -> str:
+        """The suite: the one given, else the paper's (see :func:`default_suite`)."""
+        return self.suite or default_suite(self.games)
 
     @property
     def sequence(self) -> tuple[Game, ...]:
         """The games of :meth:`resolved` ``games``, in order."""
-        platform = SUITES[self.suite].platform
+        platform = SUITES[self.suite_name].platform
         return tuple(get_game(name, platform) for name in self.resolved().games)
 
     @property
     def sequence_name(self) -> str:
         """The sequence's name in run folders and W&B groups: the suite's when it learns the
         suite's games, else its games joined by ``-``."""
-        return (
-            self.suite if self.games in (None, SUITES[self.suite].games) else "-".join(self.games)
-        )
+        suite = self.suite_name
+        return suite if self.games in (None, SUITES[suite].games) else "-".join(self.games)
+
+    @property
+    def group(self) -> str:
+        """The experiment this run is a seed of: its W&B group and its group in ``blip-rl
+        plot`` (see :func:`~blip_rl.infra.tracking.experiment_group`)."""
+        return experiment_group(f"{self.sequence_name}__{self.method}", self)
 
     @property
     def rollout(self) -> int:
@@ -226,18 +278,38 @@ class TrainConfig:
         return self.ppo.n_steps * self.n_envs
 
     def resolved(self) -> TrainConfig:
-        """This config with every setting left ``None`` set to the suite's value (the default
-        evaluation interval: 100 updates), so two configs of one experiment, one naming the
-        defaults and one not, are equal."""
-        suite, recipe = SUITE_PRESETS[self.suite], RECIPES[self.preset]
+        """This config with every setting left ``None`` set to the suite's or the preset's
+        value and step counts rounded up to whole rollouts, so two configs of one experiment,
+        one naming the defaults and one not, are equal."""
+        suite, recipe = SUITE_PRESETS[self.suite_name], RECIPES[self.preset]
         defaults = replace(
             self,
-            games=SUITES[self.suite].games,
+            suite=self.suite_name,
+            games=SUITES[self.suite_name].games,
             steps_per_task=suite.steps_per_task,
-            eval_interval=100 * self.rollout,
+            eval_interval=suite.eval_interval,
             eval_max_steps=suite.eval_max_steps,
             eval_policy=recipe.eval_policy,
             fisher_actions=recipe.fisher_actions,
         )
-        blip = replace(recipe.blip, fisher_prior=suite.fisher_prior)
-        return replace(with_defaults(self, defaults), blip=with_defaults(self.blip, blip))
+        # the recipe's BLIP settings, then the library's for any the recipe leaves unset
+        blip = with_defaults(
+            replace(recipe.blip, fisher_prior=suite.fisher_prior), LIBRARY_DEFAULTS
+        )
+        full = replace(with_defaults(self, defaults), blip=with_defaults(self.blip, blip))
+        return replace(
+            full, **{name: self.rollouts(getattr(full, name)) for name in WHOLE_ROLLOUTS}
+        )
+
+    def rollouts(self, steps: int) -> int:
+        """``steps`` rounded up to whole rollouts (PPO collects a rollout at a time)."""
+        return -(-steps // self.rollout) * self.rollout
+
+    def rounding(self) -> list[str]:
+        """What :meth:`resolved` rounds up to whole rollouts, one phrase per setting given
+        (``"--steps-per-task 4,000 -> 4,096"``)."""
+        return [
+            f"--{name.replace('_', '-')} {given:,} -> {self.rollouts(given):,}"
+            for name in WHOLE_ROLLOUTS
+            if (given := getattr(self, name)) is not None and given != self.rollouts(given)
+        ]

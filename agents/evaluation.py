@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from stable_baselines3 import PPO
@@ -37,6 +38,7 @@ def evaluate_task(
     n_envs: int,
     greedy: bool,
     stop: Callable[[], bool] | None = None,
+    on_frame: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for one episode) of the raw game score over
     ``episodes`` episodes of task ``task``'s heads on ``game``, actions argmax (``greedy``) or
@@ -47,11 +49,20 @@ def evaluate_task(
     whatever the method or action policy, plays the same episode starts. The policy's active
     task is restored. ``stop`` is asked after every env step: when it says so the evaluation
     is given up (:class:`EvaluationStopped`).
+
+    ``on_frame``, to watch the agent, gets the screen of the first env copy (RGB uint8 (H, W,
+    3), see :func:`~blip_rl.envs.make_env`'s ``render``) after each step of its first episode
+    but the last (the copy has already started its next episode then); its starting screen,
+    before the first step, is not seen.
     """
 
-    def check(*_: object) -> None:
+    def check(loop: dict[str, Any], _: object) -> None:
         if stop is not None and stop():
             raise EvaluationStopped
+        # SB3 calls this for each env copy after each step, with its loop's local variables
+        first = loop["i"] == 0 and loop["episode_counts"][0] == 0 and not loop["done"]
+        if on_frame is not None and first:
+            on_frame(env.env_method("render", indices=0)[0])
 
     policy = model.policy
     env = make_env(
@@ -60,6 +71,7 @@ def evaluate_task(
         seed=seed + EVAL_SEED_OFFSET * (task + 1),
         train=False,
         max_episode_steps=max_steps,
+        render=on_frame is not None,
     )
     active = policy.task
     policy.set_task(task)

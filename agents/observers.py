@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from stable_baselines3.common.logger import KVWriter
 
 from blip_rl.agents.evaluation import EVAL_POLICIES
@@ -49,12 +50,16 @@ class WandbWriter(KVWriter):
         key_excluded: dict[str, tuple[str, ...]],
         step: int = 0,
     ) -> None:
-        numbers = {
-            key: value
+        numbers = {  # SB3 gives numpy scalars too (train/approx_kl is an np.float32)
+            key: value.item() if isinstance(value, np.generic) else value
             for key, value in key_values.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
+            if isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool)
         }
         self.dashboard.log(numbers, step)
+
+    def close(self) -> None:
+        """Nothing to close: the dashboard ends with the run (:meth:`RunObserver.on_end`)."""
 
 
 TASK_END_METRICS = (

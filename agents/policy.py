@@ -1,10 +1,12 @@
 """``BlipActorCriticPolicy``: SB3's actor-critic with a BLIP trunk and one actor/critic head
-pair per task (spec s.6). Works on its own: ``PPO(BlipActorCriticPolicy, env)``."""
+pair per task (spec s.6). Works on its own: ``PPO(BlipActorCriticPolicy, env)``, on image
+observations (a CNN trunk) or vector ones (an MLP trunk)."""
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -17,11 +19,24 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from blip_rl.agents.tasks import TaskConditioned, TaskHeads
-from blip_rl.agents.trunks import TRUNKS, TrunkName, TrunkSpec, atari_trunk, minatar_trunk
+from blip_rl.agents.trunks import (
+    MLP_WIDTHS,
+    TRUNKS,
+    TrunkName,
+    TrunkSpec,
+    atari_trunk,
+    minatar_trunk,
+    mlp_trunk,
+)
 from blip_rl.core.clip import BlipClip
 from blip_rl.core.layers import blip_layers
 
 ATARI_SIZE = 84
+
+
+def one_line(space: gym.spaces.Space) -> str:
+    """``space`` as one line of text (a Box's bound arrays may print on several)."""
+    return " ".join(str(space).split())
 
 
 class BlipTrunk(BaseFeaturesExtractor):
@@ -74,13 +89,74 @@ class BlipTrunk(BaseFeaturesExtractor):
         return self.cnn(observations)
 
 
-class BlipActorCriticPolicy(ActorCriticPolicy):
-    """Actor-critic with a :class:`BlipTrunk` and ``n_tasks`` actor/critic head pairs.
+class BlipMlpTrunk(BaseFeaturesExtractor):
+    """Shared features of vector observations: float (B, n) -> (B, widths[-1] * width).
 
-    Only the trunk is quantized (and consolidated by BLIP); heads are ordinary float layers.
-    All heads exist from the start (so ``PPO.load`` rebuilds the same modules), but only the
-    active task's heads receive gradients, so heads of other tasks never change. Defaults:
-    no hidden layers between trunk and heads (``net_arch=[]``), as the paper's network.
+    Args:
+        observation_space: a 1-D Box, shape (n,).
+        widths: hidden widths, one BLIP linear layer (and a ReLU) each, as SB3's ``net_arch``
+            [default: 64, 64, as SB3's ``MlpPolicy``].
+        bits: N, bits per quantized parameter.
+        width: multiplier of every layer's width.
+        quantized: BLIP layers (True) or plain float layers of the same shape.
+        n_tasks, film: per-task parts (see :class:`~blip_rl.agents.trunks.TrunkSpec`).
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.spaces.Space,
+        widths: Sequence[int] = MLP_WIDTHS,
+        bits: int = 20,
+        width: int = 1,
+        quantized: bool = True,
+        n_tasks: int = 1,
+        film: bool = False,
+    ) -> None:
+        shape = getattr(observation_space, "shape", None)
+        if not (isinstance(observation_space, gym.spaces.Box) and len(shape) == 1):
+            raise ValueError(
+                f"BlipMlpTrunk needs a 1-D Box observation space, got {one_line(observation_space)}"
+            )
+        if width < 1:
+            raise ValueError(f"trunk width must be an integer >= 1, got {width}")
+        spec = TrunkSpec(bits, width, quantized, n_tasks, stem=False, film=film)
+        mlp = mlp_trunk(observation_space.shape[0], list(widths), spec)
+        super().__init__(observation_space, widths[-1] * width)
+        self.mlp = mlp
+
+    def forward(self, observations: Tensor) -> Tensor:
+        return self.mlp(observations)
+
+
+BLIP_TRUNKS: tuple[type[BaseFeaturesExtractor], ...] = (BlipTrunk, BlipMlpTrunk)
+"""The trunks whose float copy (``quantized=False``) can serve as a critic's own trunk."""
+
+
+def trunk_for(observation_space: gym.spaces.Space) -> type[BaseFeaturesExtractor]:
+    """The BLIP trunk for ``observation_space``: :class:`BlipTrunk` (a CNN) for channel-first
+    images (C, H, W), :class:`BlipMlpTrunk` for 1-D Box vectors; ValueError otherwise."""
+    if isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 3:
+        return BlipTrunk
+    if isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1:
+        return BlipMlpTrunk
+    raise ValueError(
+        f"BlipActorCriticPolicy needs channel-first image (C, H, W) or 1-D Box observations, "
+        f"got {one_line(observation_space)}"
+    )
+
+
+class BlipActorCriticPolicy(ActorCriticPolicy):
+    """Actor-critic with a BLIP trunk and ``n_tasks`` actor/critic head pairs.
+
+    The trunk, unless ``features_extractor_class`` names another, follows the observation
+    space (:func:`trunk_for`): :class:`BlipTrunk`, a CNN, for channel-first images;
+    :class:`BlipMlpTrunk` for 1-D Box vectors (its hidden widths:
+    ``features_extractor_kwargs={"widths": [64, 64]}``). Only the trunk is quantized (and
+    consolidated by BLIP); heads are ordinary float layers. All heads exist from the start (so
+    ``PPO.load`` rebuilds the same modules), but only the active task's heads receive
+    gradients, so heads of other tasks never change. Defaults: no hidden layers between trunk
+    and heads (``net_arch=[]``), as the paper's network; layers ``net_arch`` asks for are float
+    and shared by every task, so BLIP does not protect them.
 
     The policy keeps its frozen bits itself: the clip (Eq. 4, :attr:`blip_clip`) runs after
     every step of whatever optimizer it is given (at construction, :meth:`reset_optimizer`,
@@ -98,7 +174,7 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
         lr_schedule: Schedule,
         n_tasks: int = 1,
         net_arch: list[int] | dict[str, list[int]] | None = None,
-        features_extractor_class: type[BaseFeaturesExtractor] = BlipTrunk,
+        features_extractor_class: type[BaseFeaturesExtractor] | None = None,
         strict: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -112,7 +188,7 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
             action_space,
             lr_schedule,
             net_arch=[] if net_arch is None else net_arch,
-            features_extractor_class=features_extractor_class,
+            features_extractor_class=features_extractor_class or trunk_for(observation_space),
             **kwargs,
         )
 
@@ -129,16 +205,16 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
 
     def _float_critic_trunk(self) -> BaseFeaturesExtractor:
         """The critic's own trunk: the actor's architecture in float layers."""
-        if self.features_extractor_class is not BlipTrunk:
+        if self.features_extractor_class not in BLIP_TRUNKS:
             if blip_layers(self.vf_features_extractor):
                 raise ValueError(
                     f"share_features_extractor=False needs a critic trunk without BLIP layers; "
-                    f"{self.features_extractor_class.__name__} has some (use BlipTrunk, whose "
-                    "critic copy is float)"
+                    f"{self.features_extractor_class.__name__} has some (use BlipTrunk or "
+                    "BlipMlpTrunk, whose critic copies are float)"
                 )
             return self.vf_features_extractor
         kwargs = {**self.features_extractor_kwargs, "quantized": False}
-        trunk = BlipTrunk(self.observation_space, **kwargs).to(self.device)
+        trunk = self.features_extractor_class(self.observation_space, **kwargs).to(self.device)
         if self.ortho_init:
             trunk.apply(partial(self.init_weights, gain=math.sqrt(2)))
         return trunk
@@ -197,7 +273,7 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
                 head.weight[:, features] = 0.0
 
     def log_prob(self, obs: Tensor, actions: Tensor) -> Tensor:
-        """log pi(a|s) of the active task's actor: obs (B, C, H, W), actions int (B,) -> (B,)."""
+        """log pi(a|s) of the active task's actor: obs (B, *obs_shape), actions int (B,) -> (B,)."""
         return self.get_distribution(obs).log_prob(actions)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:

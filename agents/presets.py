@@ -4,9 +4,10 @@ freezes bits and how the run is evaluated."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from blip_rl.core.blip import BlipConfig, authors_prior
+from blip_rl.core.blip import LIBRARY_DEFAULTS, BlipConfig, authors_prior
+from blip_rl.core.options import with_defaults
 
 RL_FISHER_BATCH = 62
 """The authors' Fisher batch in RL: 2,000 rollout transitions (16 envs x 125 steps) in 32
@@ -23,21 +24,31 @@ class SuitePreset:
 
     Attributes:
         steps_per_task: env steps per game (Atari: the paper's 10M).
+        eval_interval: env steps between evaluations (about 10 points per MinAtar task, 50
+            per Atari task, so the curves of Fig. 3 are curves).
         eval_max_steps: agent steps per evaluation episode at most (Atari: 108k frames).
         fisher_prior: BLIP's f0 (the authors' Atari value, for the exact Fisher).
     """
 
     steps_per_task: int
+    eval_interval: int
     eval_max_steps: int
     fisher_prior: float
 
 
 SUITE_PRESETS: dict[str, SuitePreset] = {
     "atari6": SuitePreset(
-        steps_per_task=10_000_000, eval_max_steps=27_000, fisher_prior=ATARI_PRIOR
+        steps_per_task=10_000_000,
+        eval_interval=200_000,
+        eval_max_steps=27_000,
+        fisher_prior=ATARI_PRIOR,
     ),
-    "minatar": SuitePreset(steps_per_task=500_000, eval_max_steps=5_000, fisher_prior=ATARI_PRIOR),
-    "fake": SuitePreset(steps_per_task=2_000, eval_max_steps=100, fisher_prior=ATARI_PRIOR),
+    "minatar": SuitePreset(
+        steps_per_task=500_000, eval_interval=50_000, eval_max_steps=5_000, fisher_prior=ATARI_PRIOR
+    ),
+    "fake": SuitePreset(
+        steps_per_task=2_000, eval_interval=200_000, eval_max_steps=100, fisher_prior=ATARI_PRIOR
+    ),
 }
 """One preset per suite of :data:`blip_rl.envs.SUITES`."""
 
@@ -72,3 +83,10 @@ RECIPES: dict[str, Recipe] = {
 """``default``: this project's (a bit budget, no snap, sampled-action evaluation); ``paper``:
 the authors' RL code as they ran it (their information gain, the snap, no budget, greedy
 evaluation, the Fisher at actions drawn from the final policy)."""
+
+
+RL_BLIP = with_defaults(
+    replace(RECIPES["default"].blip, fisher_prior=ATARI_PRIOR), LIBRARY_DEFAULTS
+)
+"""BLIP's settings in RL when nothing else says: ``blip-rl train``'s default recipe with the
+authors' Atari f0 (used by :class:`~blip_rl.agents.callback.BlipCallback`)."""

@@ -1,6 +1,7 @@
-"""The terminal view of a train run: two rich progress bars (the whole sequence and the task
-being learned) with env steps, fps and ETA. Log lines (evaluations, task ends) print above the
-bars while they are live."""
+"""The view of a train run as it runs. On a terminal: two rich progress bars (the whole
+sequence and the task being learned) with env steps, fps and ETA; log lines (evaluations, task
+ends) print above the bars while they are live. Elsewhere (a log file, a batch job): a
+heartbeat line a minute with the same numbers."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from rich.text import Text
 
 from blip_rl.agents.observers import RunObserver
 from blip_rl.agents.rundir import TrainRun
+
+log = logging.getLogger(__name__)
 
 
 class FpsColumn(ProgressColumn):
@@ -61,7 +64,7 @@ class TerminalProgress(RunObserver):
             redirect_stderr=False,
         )
         total = n_tasks * steps_per_task
-        self.overall = self.bars.add_task("all tasks", total=total)
+        self.overall = self.bars.add_task(f"tasks 0..{n_tasks - 1}", total=total)
         self.current: TaskID | None = None
         self.start = 0
         self.last_update = 0.0
@@ -83,7 +86,7 @@ class TerminalProgress(RunObserver):
             self.bars.remove_task(self.current)
         self.start = start
         self.current = self.bars.add_task(
-            f"{game} ({task + 1}/{self.n_tasks})", total=self.steps_per_task, completed=now - start
+            f"task {task}: {game}", total=self.steps_per_task, completed=now - start
         )
         self.bars.update(self.overall, completed=now)
         self.bars.refresh()  # show the new task at once, not at the next periodic refresh
@@ -106,3 +109,55 @@ class TerminalProgress(RunObserver):
         if self.saved_handlers is not None:
             self.bars.stop()
             logging.getLogger().handlers = self.saved_handlers
+
+
+HEARTBEAT_S = 60.0
+"""Seconds between heartbeat lines."""
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as ``2h 05m``, ``7m 30s`` or ``45s``."""
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+class Heartbeat(RunObserver):
+    """One log line every ``every`` seconds when the output is not a terminal, e.g.
+    ``env step 245,760/1,500,000 (16.4%), 1,210 steps/s, ETA 17m 16s``.
+
+    Speed: env steps per second since the previous line (the first line: since the session
+    started), so evaluations and checkpoints in the interval count as time spent.
+
+    Args:
+        total: env steps of the whole run.
+        every: seconds between lines [default: 60].
+    """
+
+    def __init__(self, total: int, every: float = HEARTBEAT_S) -> None:
+        self.total = total
+        self.every = every
+        self.last: tuple[float, int] | None = None
+
+    def on_task_start(self, task: int, game: str, start: int, now: int) -> None:
+        if self.last is None:
+            self.last = (time.monotonic(), now)
+
+    def on_step(self, now: int) -> None:
+        clock = time.monotonic()
+        then, step = self.last or (clock, now)
+        if self.last is None:
+            self.last = (clock, now)
+        elif clock - then >= self.every:
+            self.last = (clock, now)
+            speed = (now - step) / (clock - then)
+            eta = f", ETA {duration((self.total - now) / speed)}" if speed > 0 else ""
+            log.info(
+                "env step %s/%s (%.1f%%), %s steps/s%s",
+                f"{now:,}",
+                f"{self.total:,}",
+                100 * now / self.total,
+                f"{speed:,.0f}",
+                eta,
+            )

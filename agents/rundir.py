@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -47,14 +48,22 @@ def write_eval_csv(path: Path, rows: list[EvalRow]) -> None:
 @dataclass(frozen=True)
 class EvalPoint:
     """One row of ``eval.csv``: task ``task`` evaluated at global env step ``step`` with
-    ``policy`` actions; its raw mean return (the file's normalized score used the score table
-    of its day: normalize again with the current one)."""
+    ``policy`` actions over ``episodes`` episodes; its raw mean return and the sample std of
+    the episodes' returns (the file's normalized score used the score table of its day:
+    normalize again with the current one)."""
 
     step: int
     task: int
     game: str
     policy: str
+    episodes: int
     mean_return: float
+    std_return: float
+
+    @property
+    def se(self) -> float:
+        """The standard error of :attr:`mean_return` (raw score): std / sqrt(episodes)."""
+        return self.std_return / math.sqrt(self.episodes)
 
 
 class TrainRun(RunFolder):
@@ -123,16 +132,20 @@ class TrainRun(RunFolder):
                         int(row["task"]),
                         row["game"],
                         row["policy"],
+                        int(row["episodes"]),
                         float(row["mean_return"]),
+                        float(row["std_return"]),
                     )
                     for row in csv.DictReader(f)
                 ]
+            if any(p.episodes < 1 for p in rows):
+                raise ValueError("episodes < 1")
         except CorruptFile:
             raise
         except (OSError, KeyError, TypeError, ValueError, csv.Error) as e:
             raise ValueError(
                 f"cannot read {str(path)!r} (bad value or missing column {e}); expected the "
-                "columns step, task, game, policy, mean_return"
+                "columns step, task, game, policy, episodes (>= 1), mean_return, std_return"
             ) from None
         return list({(p.step, p.task, p.policy): p for p in rows}.values())
 

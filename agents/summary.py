@@ -328,7 +328,7 @@ def task_end_line(summary: TrainSummary, task: int, report: dict[str, Any]) -> s
     )
     bits = one_line(report)
     return (
-        f"task {task + 1}/{len(names)} {names[task]} done at step "
+        f"task {task} ({names[task]}) done at step "
         f"{summary.task_end_steps[task]:,}: {bits + '; ' if bits else ''}"
         f"{summary.eval_policy} returns {returns}"
     )

@@ -9,6 +9,7 @@ forked: BLIP's clip is a step post-hook on the policy's optimizer, EWC's penalty
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -17,7 +18,8 @@ from typing import Any
 
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.logger import Logger, make_output_format
+from stable_baselines3.common.utils import safe_mean
 from torch import Tensor, nn
 
 from blip_rl.agents.checkpoint import (
@@ -49,6 +51,9 @@ from blip_rl.infra.interrupt import DeferredInterrupt, Interrupted
 from blip_rl.infra.rundir import bits_file, write_bits
 
 log = logging.getLogger(__name__)
+
+SB3_LOGS = "sb3"
+"""The run folder's subfolder for SB3's training curves (CSV and TensorBoard)."""
 
 FISHER_BATCH = 256
 """Transitions per batch of the Fisher pass (bounds its memory on the Atari trunk)."""
@@ -102,7 +107,14 @@ class TaskCallback(BaseCallback):
         self.trainer.between_updates()
 
     def _on_rollout_end(self) -> None:
-        self.trainer.samples.add_rollout(self.model.rollout_buffer)
+        trainer = self.trainer
+        trainer.samples.add_rollout(self.model.rollout_buffer)
+        # per game, so that games of different score scales do not share one curve
+        self.logger.record("task/index", trainer.task)
+        episodes = self.model.ep_info_buffer
+        if episodes:
+            game = trainer.games[trainer.task].name
+            self.logger.record(f"rollout/{game}/ep_rew_mean", safe_mean([e["r"] for e in episodes]))
 
     def _on_step(self) -> bool:
         for observer in self.trainer.observers:
@@ -220,9 +232,7 @@ class ContinualTrainer:
             Interrupted: a signal stopped the run (see ``stop``), after a checkpoint.
         """
         self.observers = observers
-        writers = [w for w in (o.sb3_writer() for o in observers) if w is not None]
-        if writers:
-            self.model.set_logger(Logger(folder=None, output_formats=writers))
+        self.model.set_logger(self._sb3_logger(observers))
         write_eval_csv(self.out / "eval.csv", self.state.rows)  # drops rows after a checkpoint
         try:
             while self.task < len(self.games):
@@ -233,9 +243,21 @@ class ContinualTrainer:
                 f"task {self.task} ({self.games[self.task].name}) at env step "
                 f"{self.num_timesteps}: {e}; the newest checkpoint ({kept}) is from before it"
             ) from None
+        finally:
+            self.model.logger.close()
         if self.model.get_env() is not None:
             self.model.get_env().close()
         return self._write_summary()  # again: with the current score table
+
+    def _sb3_logger(self, observers: Sequence[RunObserver]) -> Logger:
+        """SB3's logger: its CSV and TensorBoard output in ``<out>/sb3/`` and each observer's
+        sink. A resumed session writes ``progress_from_<step>.csv``, as SB3 would empty the
+        first session's file; TensorBoard merges its sessions' event files by step."""
+        folder = str(self.out / SB3_LOGS)
+        suffix = f"_from_{self.num_timesteps}" if self.num_timesteps else ""
+        formats = [make_output_format(kind, folder, suffix) for kind in ("csv", "tensorboard")]
+        formats += [w for w in (o.sb3_writer() for o in observers) if w is not None]
+        return Logger(folder=folder, output_formats=formats)
 
     def _write_summary(self) -> TrainSummary:
         cfg = self.cfg
@@ -264,7 +286,10 @@ class ContinualTrainer:
         if fresh:
             self.policy.reset_optimizer(cfg.ppo.learning_rate)
             self.samples.clear()
-        retrain_at = end - round(self.strategy.retrain_share(task) * cfg.steps_per_task)
+            self.model.ep_info_buffer = None  # SB3's episode statistics restart with the game
+        retrain_at = end - cfg.rollouts(
+            round(self.strategy.retrain_share(task) * cfg.steps_per_task)
+        )
         while self.num_timesteps < end:
             stretch_start = self.num_timesteps
             until = min(self.next_checkpoint, retrain_at if stretch_start < retrain_at else end)
@@ -377,7 +402,13 @@ class ContinualTrainer:
                 row = EvalRow(step, j, game.name, policy, episodes, mean, std, game.normalize(mean))
                 rows.append(row)
                 log.info(
-                    "step %d  %-15s %-7s return %8.2f +- %.2f", step, game.name, policy, mean, std
+                    "step %d  %-15s %-7s return %8.2f ± %.2f (SE, %d episodes)",
+                    step,
+                    game.name,
+                    policy,
+                    mean,
+                    std / math.sqrt(episodes),
+                    episodes,
                 )
         self.state.rows.extend(rows)
         write_eval_csv(self.out / "eval.csv", self.state.rows)

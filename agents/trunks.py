@@ -1,10 +1,12 @@
 """Feature trunks of the RL policies: BLIP layers with the authors' RL fan (bound 6/sqrt(fan),
 fan = max(inputs per output, output features or channels)), or the same architecture in plain
-float layers for baselines and benchmarks; optionally with a per-task input stem and a
-per-task scale and shift (FiLM) after every layer."""
+float layers for baselines and benchmarks; optionally with a per-task input stem (images only)
+and a per-task scale and shift (FiLM) after every layer. CNNs for image observations, an MLP
+for vector ones."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -94,4 +96,27 @@ def minatar_trunk(in_channels: int = 10, spec: TrunkSpec = TrunkSpec()) -> nn.Se
             (nn.Flatten(), 0),
             (linear(channels * 8 * 8, features, **kw), features),
         ],
+    )
+
+
+MLP_WIDTHS = (64, 64)
+"""Hidden widths of the MLP trunk by default: those of SB3's ``MlpPolicy``."""
+
+
+def mlp_trunk(
+    in_features: int, widths: Sequence[int] = MLP_WIDTHS, spec: TrunkSpec = TrunkSpec()
+) -> nn.Sequential:
+    """A trunk for vector observations: one linear layer per entry of ``widths``, each
+    ``spec.width`` times as wide, ReLU after each.
+
+    Input float (B, in_features) -> (B, widths[-1] * width).
+    """
+    if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
+        raise ValueError(f"MLP trunk widths must be a non-empty list of ints >= 1, got {widths!r}")
+    if spec.stem:
+        raise ValueError("a per-task stem (a 1x1 conv) needs image observations, not vectors")
+    _, linear, kw = spec.layers()
+    sizes = [in_features] + [w * spec.width for w in widths]
+    return spec.assemble(
+        in_features, [(linear(a, b, **kw), b) for a, b in zip(sizes[:-1], sizes[1:])]
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from blip_rl.classification.benchmarks import BENCHMARKS
 from blip_rl.core.blip import LIBRARY_DEFAULTS, BlipConfig
@@ -21,9 +22,21 @@ class ClassifyConfig:
     validation improvement, stop below lr 1e-4 or after 200 epochs, best weights restored.
     Settings left ``None`` take the benchmark's value in :meth:`resolved`."""
 
+    RENAMED: ClassVar[dict[str, str]] = {
+        "lr": "learning_rate",
+        "lr_factor": "learning_rate_factor",
+        "lr_patience": "learning_rate_patience",
+        "lr_min": "learning_rate_min",
+    }
+    """Old setting names (runs written before they were renamed) -> current names."""
+
     benchmark: str = option("digits5", "task sequence", choices=tuple(BENCHMARKS))
     method: str = option("blip", "continual-learning method", choices=METHODS)
-    seeds: tuple[int, ...] = option((0,), "comma-separated seeds, one run each")
+    seeds: tuple[int, ...] = option(
+        (0,),
+        "comma-separated seeds, each learned in turn into this one run folder (a classify run "
+        "is cheap; `train` takes one --seed per folder and `sweep --seeds` makes one each)",
+    )
     data_dir: str | None = option(None, "folder with the data set files (not for digits5/pdigits)")
     out: str | None = option(
         None,
@@ -31,10 +44,16 @@ class ClassifyConfig:
         how=True,
     )
     epochs: int = option(200, "most epochs per task")
-    lr: float | None = option(None, "initial SGD learning rate [default: the benchmark's]")
-    lr_factor: float = option(3.0, "divide the learning rate by this on a validation plateau")
-    lr_patience: int = option(5, "epochs without validation improvement before lowering lr")
-    lr_min: float = option(1e-4, "stop a task when the learning rate falls below this")
+    learning_rate: float | None = option(
+        None, "initial SGD learning rate [default: the benchmark's]"
+    )
+    learning_rate_factor: float = option(
+        3.0, "divide the learning rate by this on a validation plateau"
+    )
+    learning_rate_patience: int = option(
+        5, "epochs without validation improvement before lowering the learning rate"
+    )
+    learning_rate_min: float = option(1e-4, "stop a task when the learning rate falls below this")
     batch_size: int = option(32, "training batch size")
     val_fraction: float = option(0.1, "share of each task's training data held out")
     fisher_samples: int = option(8000, "training samples per Fisher estimate (BLIP, EWC)")
@@ -47,25 +66,26 @@ class ClassifyConfig:
         how=True,
     )
     wandb_project: str = option("blip-rl", "W&B project", how=True)
-    blip: BlipConfig = nested(BlipConfig)
-    ewc: EwcConfig = nested(EwcConfig)
-    packnet: PackNetConfig = nested(PackNetConfig)
+    blip: BlipConfig = nested(BlipConfig, "BLIP (--method blip)")
+    ewc: EwcConfig = nested(EwcConfig, "EWC (--method ewc)")
+    packnet: PackNetConfig = nested(PackNetConfig, "PackNet (--method packnet)")
 
     def __post_init__(self) -> None:
         positive_ints = {
             "epochs": self.epochs,
-            "lr_patience": self.lr_patience,
+            "learning_rate_patience": self.learning_rate_patience,
             "batch_size": self.batch_size,
             "fisher_samples": self.fisher_samples,
         }
         for name, value in positive_ints.items():
             if value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value}")
-        for name, value in {"lr": self.lr, "lr_min": self.lr_min}.items():
+        rates = {"learning_rate": self.learning_rate, "learning_rate_min": self.learning_rate_min}
+        for name, value in rates.items():
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a number > 0, got {value}")
-        if not self.lr_factor > 1:
-            raise ValueError(f"lr_factor must be > 1, got {self.lr_factor}")
+        if not self.learning_rate_factor > 1:
+            raise ValueError(f"learning_rate_factor must be > 1, got {self.learning_rate_factor}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         check_project(self.wandb_project)
@@ -73,13 +93,13 @@ class ClassifyConfig:
             raise ValueError(f"seeds must be distinct, got {','.join(map(str, self.seeds))}")
 
     def resolved(self) -> ClassifyConfig:
-        """This config with every setting left ``None`` set: the benchmark's lr and Fisher
-        prior, BLIP's library defaults for the rest; two configs of one experiment, one naming
-        the defaults and one not, are then equal."""
+        """This config with every setting left ``None`` set: the benchmark's learning rate
+        and Fisher prior, BLIP's library defaults for the rest; two configs of one experiment,
+        one naming the defaults and one not, are then equal."""
         bench = BENCHMARKS[self.benchmark]
         blip = replace(LIBRARY_DEFAULTS, fisher_prior=bench.fisher_prior)
         return replace(
             self,
-            lr=bench.lr if self.lr is None else self.lr,
+            learning_rate=bench.lr if self.learning_rate is None else self.learning_rate,
             blip=with_defaults(self.blip, blip),
         )

@@ -93,7 +93,7 @@ def fit(
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
     best_loss, _ = evaluate(model, task, split, val_idx, device)
     best_state = snapshot(model)
-    patience, epochs_run = cfg.lr_patience, 0
+    patience, epochs_run = cfg.learning_rate_patience, 0
     model.train()
     with attached(strategy, optimizer):
         for _ in range(cfg.epochs):
@@ -106,15 +106,15 @@ def fit(
                 optimizer.step()
             val_loss, _ = evaluate(model, task, split, val_idx, device)
             if val_loss < best_loss:
-                best_loss, patience = val_loss, cfg.lr_patience
+                best_loss, patience = val_loss, cfg.learning_rate_patience
                 best_state = snapshot(model)
                 continue
             patience -= 1
             if patience <= 0:
-                lr /= cfg.lr_factor
-                if lr < cfg.lr_min:
+                lr /= cfg.learning_rate_factor
+                if lr < cfg.learning_rate_min:
                     break
-                patience = cfg.lr_patience
+                patience = cfg.learning_rate_patience
                 for group in optimizer.param_groups:
                     group["lr"] = lr
     model.load_state_dict(best_state)
@@ -134,7 +134,7 @@ def run_seed(
     model = build_net(bench.net, tuple(tasks[0].train.x.shape[1:]), cfg.blip.bits).to(device)
     cfg = cfg.resolved()  # the benchmark's lr and Fisher prior where none was given
     strategy = make_strategy(cfg.method, model, blip=cfg.blip, ewc=cfg.ewc, packnet=cfg.packnet)
-    return learn_sequence(model, strategy, tasks, cfg, cfg.lr, seed, device, on_task_end)
+    return learn_sequence(model, strategy, tasks, cfg, cfg.learning_rate, seed, device, on_task_end)
 
 
 def learn_task(
@@ -202,10 +202,10 @@ def learn_sequence(
             with strategy.evaluating(j):
                 acc[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]
         log.info(
-            "seed %d  task %d/%d %-12s %3d epochs  accuracy now: %s  %s",
+            "seed %d  task %d of 0..%d %-12s %3d epochs  accuracy now: %s  %s",
             seed,
-            k + 1,
-            n,
+            k,
+            n - 1,
             task.name,
             ran,
             " ".join(f"{100 * a:.1f}" for a in acc[k][: k + 1]),

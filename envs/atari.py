@@ -43,6 +43,7 @@ def make_atari(
     train: bool,
     max_episode_steps: int | None = None,
     vec_env_cls: type[VecEnv] = DummyVecEnv,
+    render: bool = False,
 ) -> VecEnv:
     """``n_envs`` copies of an Atari game as SB3 expects: uint8 (n_envs, 4, 84, 84) frames.
 
@@ -51,9 +52,12 @@ def make_atari(
     lost life and clips rewards to their sign; evaluation plays whole games for raw scores.
     ``max_episode_steps`` caps an episode in agent steps: ``FRAME_SKIP`` frames each, the
     up to 30 no-op frames of a reset included. Evaluation starts every episode from its own
-    seed (:class:`~blip_rl.envs.seeding.SeededEpisodes`).
+    seed (:class:`~blip_rl.envs.seeding.SeededEpisodes`). With ``render``, ``render()`` gives
+    the screen, RGB uint8 (210, 160, 3).
     """
     env_kwargs: dict = {"full_action_space": True}
+    if render:
+        env_kwargs["render_mode"] = "rgb_array"
     if max_episode_steps is not None:
         env_kwargs["max_episode_steps"] = max_episode_steps * FRAME_SKIP
     gym.register_envs(ale_py)

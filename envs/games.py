@@ -105,6 +105,29 @@ def ale_roms() -> tuple[str, ...]:
     return tuple(get_all_rom_ids())
 
 
+DEFAULT_SUITE = "atari6"
+"""The suite of a run that names none: the paper's."""
+
+
+def is_game(name: str, platform: Platform) -> bool:
+    """Whether ``platform`` has a game called ``name``."""
+    if (platform, name) in SCORES:
+        return True
+    return platform == "atari" and name in ale_roms()
+
+
+def default_suite(games: tuple[str, ...] | None) -> str:
+    """The suite of a run given ``games`` but no suite: :data:`DEFAULT_SUITE`, unless a game
+    is on both platforms (``breakout``): ``ValueError`` asking which one was meant."""
+    for name in games or ():
+        if is_game(name, "minatar") and is_game(name, "atari"):
+            raise ValueError(
+                f"game {name!r} is on two platforms: give --suite atari6 (the Atari 2600 game, "
+                "10M steps per task) or --suite minatar (MinAtar's 10x10 version, 500k steps)"
+            )
+    return DEFAULT_SUITE
+
+
 def get_game(name: str, platform: Platform) -> Game:
     """The game called ``name`` on ``platform``; ``ValueError`` naming the allowed names."""
     if (platform, name) in SCORES:

@@ -18,6 +18,24 @@ CHANNELS = 10
 """The most channels of any MinAtar game (seaquest)."""
 SIZE = 10
 N_ACTIONS = 6
+SCALE = 16
+"""Pixels per grid cell side in a rendered frame."""
+PALETTE = np.array(
+    [[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
+     [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212]],
+    np.uint8,
+)  # fmt: skip
+"""RGB colour of each observation channel in a rendered frame, (CHANNELS, 3)."""
+
+
+def rgb_frame(obs: np.ndarray, scale: int = SCALE) -> np.ndarray:
+    """An RGB picture of a MinAtar observation: uint8 (C, 10, 10) of 0/1 -> uint8 (10 * scale,
+    10 * scale, 3). A cell takes the colour of the last channel set in it (as MinAtar's own
+    display does), black if none; each cell is a ``scale`` x ``scale`` square."""
+    image = np.zeros((*obs.shape[1:], 3), np.uint8)
+    for channel, colour in zip(obs, PALETTE):
+        image[channel > 0] = colour
+    return image.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
 def _minatar_environment(game: str, sticky_action_prob: float) -> Any:
@@ -32,11 +50,15 @@ def _minatar_environment(game: str, sticky_action_prob: float) -> Any:
 
 class MinAtarEnv(gym.Env):
     """One MinAtar game. Observation: uint8 (10, 10, 10) of 0/1, channel-first, zero-padded;
-    action: Discrete(6); reward: MinAtar's raw reward (events, mostly 0 or 1)."""
+    action: Discrete(6); reward: MinAtar's raw reward (events, mostly 0 or 1). With
+    ``render_mode="rgb_array"``, :meth:`render` gives the state as a :func:`rgb_frame`."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"]}
 
-    def __init__(self, game: str, sticky_action_prob: float = 0.1) -> None:
+    def __init__(
+        self, game: str, sticky_action_prob: float = 0.1, render_mode: str | None = None
+    ) -> None:
+        self.render_mode = render_mode
         self.game = _minatar_environment(game, sticky_action_prob)
         channels = self.game.state_shape()[2]
         if channels > CHANNELS:
@@ -62,3 +84,8 @@ class MinAtarEnv(gym.Env):
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         reward, terminal = self.game.act(int(action))
         return self._observe(), float(reward), bool(terminal), False, {}
+
+    def render(self) -> np.ndarray | None:
+        """The current state, uint8 (160, 160, 3) (see :func:`rgb_frame`); ``None`` unless
+        ``render_mode`` is ``"rgb_array"``."""
+        return rgb_frame(self._obs) if self.render_mode == "rgb_array" else None

@@ -216,6 +216,11 @@ def test_recent_transitions_keep_the_newest_samples():
         (["--n-envs", "two"], "invalid integer value 'two'"),
         (["--gamma", "1.5"], "gamma must be in [0, 1], got 1.5"),
         (["--games", "boxing,boxing"], "games must be distinct, got boxing,boxing"),
+        (
+            ["--games", "kungfu,breakout"],
+            "game 'breakout' is on two platforms: give --suite "
+            "atari6 (the Atari 2600 game, 10M steps per task) or --suite minatar",
+        ),
         (["--resume"], "holds no run to resume (no config.json)"),
         (["--bit-budget", "0"], "bit_budget must be a share in (0, 1], got 0.0"),
         (["--trunk-width", "0"], "trunk_width must be an integer >= 1, got 0"),

@@ -268,13 +268,13 @@ CATALOGUE = [
     case("plot-out-read-only", ["plot", "train", "--out", "ro"],
          "output directory 'ro' is not writable", setup=read_only_folder, marks=NOT_ROOT),
     case("plot-garbage-eval-csv", ["plot", "train"], "cannot read 'train/eval.csv'",
-         "expected the columns step, task, game, policy, mean_return",
+         "expected the columns step, task, game, policy, episodes (>= 1), mean_return, std_return",
          setup=hand_edited("train/eval.csv", "garbage\n1,2,3\n")),
     case("plot-changed-eval-csv", ["plot", "train"],
          "'train/eval.csv' does not match its checksum in SHA256SUMS: it was changed or damaged",
          setup=truncated("train/eval.csv", 60)),
-    case("inspect-missing-path", ["inspect", "nosuch"],
-         "'nosuch' holds no finished task of a blip-rl run (a train run writes summary.json"),
+    case("inspect-missing-path", ["inspect", "nosuch"], "'nosuch' does not exist"),
+    case("inspect-file", ["inspect", "file"], "'file' is a file, not a run folder"),
     case("inspect-truncated-summary", ["inspect", "train"], "'train' holds an unreadable run",
          "'train/summary.json' does not match its checksum in SHA256SUMS",
          setup=truncated("train/summary.json", 40)),
@@ -314,7 +314,7 @@ CATALOGUE = [
     case("sweep-out-of-other-settings",
          ["sweep", "--out", "sw", "--methods", "blip", "--seeds", "0", *GAME,
           "--steps-per-task", "128"],
-         "'sw/blip__0' holds a run with steps_per_task 64, the sweep's is 128; "
+         "'sw/blip__0' holds a run with steps_per_task 64, the sweep's is 2000; "
          "choose another --out or remove that folder", setup=run_of_other_settings),
 ]  # fmt: skip
 

@@ -176,7 +176,7 @@ def test_blip_keeps_task_one_within_its_intervals_while_learning_task_two():
         (["--epochs", "0"], "epochs must be an integer >= 1, got 0"),
         (["--bits", "40"], "bits must be in 1..32, got 40"),
         (["--fisher-prior", "-1"], "fisher_prior must be a finite number > 0, got -1.0"),
-        (["--lr", "abc"], "invalid number value 'abc'"),
+        (["--learning-rate", "abc"], "invalid number value 'abc'"),
         (["--benchmark", "mnist5"], "benchmark 'mnist5' reads data files: give --data-dir"),
         (["--device", "tpu"], "unknown device 'tpu' for --device; choose from: auto, cpu, cuda"),
         pytest.param(

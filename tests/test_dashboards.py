@@ -8,13 +8,14 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 from rich.console import Console
 
 from blip_rl.agents.config import PPOConfig, TrainConfig
-from blip_rl.agents.progress import TerminalProgress
+from blip_rl.agents.progress import Heartbeat, TerminalProgress, duration
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.core.capacity import total
 from tests.cli import assert_one_line_error, run_cli
@@ -35,6 +36,17 @@ def train_cli(tmp_path, out, *args):
                    cwd=tmp_path, env=offline_env(tmp_path))  # fmt: skip
 
 
+def null_settings(config, prefix=""):
+    """The settings a config.json leaves ``null``, nested ones as ``blip.bit_cap``."""
+    nulls = set()
+    for key, value in config.items():
+        if isinstance(value, dict):
+            nulls |= null_settings(value, f"{prefix}{key}.")
+        elif value is None:
+            nulls.add(prefix + key)
+    return nulls
+
+
 def wandb_file(out):
     (path,) = (out / "wandb").glob("offline-run-*/run-*.wandb")
     return path
@@ -48,7 +60,8 @@ def test_an_offline_wandb_run_holds_every_eval_key_and_the_task_end_charts(tmp_p
     run = run_record(path)
     assert list(run.tags) == ["method:blip", "suite:minatar", "seed:0"]
     assert run.run_group.startswith("breakout-space_invaders__blip__")
-    assert {item.key for item in run.config.update} >= {"method", "seed", "games", "blip"}
+    config_keys = {item.key for item in run.config.update}
+    assert config_keys >= {"method", "seed", "games", "blip", "session"}
     rows = history(path)
     keys = set().union(*rows)
     for policy in ("sampled", "greedy"):
@@ -56,7 +69,19 @@ def test_an_offline_wandb_run_holds_every_eval_key_and_the_task_end_charts(tmp_p
             assert {f"eval/{policy}/{game}/return", f"eval/{policy}/{game}/normalized"} <= keys
         assert f"eval/{policy}/accumulated_normalized" in keys
         assert f"task_end/{policy}/acc" in keys and f"A/{policy}/_type" in keys
-    assert {"train/loss", "rollout/ep_rew_mean", "time/fps"} <= keys  # SB3's logger
+    assert {"train/loss", "train/approx_kl", "rollout/ep_rew_mean", "time/fps"} <= keys  # SB3's
+    assert {
+        "task/index",
+        "rollout/breakout/ep_rew_mean",
+        "rollout/space_invaders/ep_rew_mean",
+    } <= keys
+    assert (out / "sb3" / "progress.csv").stat().st_size > 0
+    assert list((out / "sb3").glob("events.out.tfevents.*"))  # TensorBoard
+    (session,) = json.loads((out / "sessions.json").read_text())
+    assert session["torch_threads"] >= 1 and session["versions"]["torch"].startswith("2.")
+    config = json.loads((out / "config.json").read_text())
+    assert config["suite"] == "minatar"
+    assert null_settings(config) == {"scratch", "blip.bit_cap"}  # None means "none" for both
     assert "frozen_bits/features_extractor.cnn.0.weight/bins" in keys
     assert "frozen_bits/heatmap/_type" in keys
     with open(out / "eval.csv") as f:
@@ -130,19 +155,47 @@ def test_progress_bars_show_each_task_with_fps_and_eta_and_log_each_task_end(tmp
             bars.close()
         assert logging.getLogger().handlers == handlers  # restored
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())  # drop colours, cursor moves
-    for text in ("all tasks", "breakout (1/2)", "space_invaders (2/2)", "fps", "ETA", "256/256"):
+    for text in ("tasks 0..1", "task 0: breakout", "task 1: space_invaders", "fps", "ETA",
+                 "256/256"):  # fmt: skip
         assert text in shown
-    assert "task 1/2 breakout done at step 128: +" in shown  # logged above the bars
+    assert "task 0 (breakout) done at step 128: +" in shown  # logged above the bars
 
 
 def test_task_end_lines_print_unless_quiet_and_no_bars_when_not_a_terminal(tmp_path):
     loud = train_cli(tmp_path, tmp_path / "loud")
     assert loud.returncode == 0, loud.stderr
-    assert "task 2/2 space_invaders done at step 256: +" in loud.stderr
+    assert "task 1 (space_invaders) done at step 256: +" in loud.stderr
     assert "━" not in loud.stdout + loud.stderr  # no bars: not a terminal
+    banner = (
+        "blip on MinAtar: 2 tasks (breakout, space_invaders), 128 env steps each, 256 in all; "
+        "seed 0\ndevice cpu ("
+    )
+    assert banner in loud.stderr and f"run folder {tmp_path / 'loud'}" in loud.stderr
     quiet = train_cli(tmp_path, tmp_path / "quiet", "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert quiet.stdout.startswith("blip: normalized score") and "done at step" not in quiet.stdout
+
+
+def test_a_run_given_steps_that_are_not_whole_rollouts_says_how_it_rounds_them(tmp_path):
+    proc = train_cli(tmp_path, tmp_path / "run", "--steps-per-task", "100", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["task_end_steps"] == [128, 256]  # rollouts of 2 envs x 32 steps
+    loud = train_cli(tmp_path, tmp_path / "loud", "--steps-per-task", "100")
+    assert "rounded up to whole rollouts of 64 env steps: --steps-per-task 100 -> 128" in (
+        loud.stderr
+    )
+
+
+def test_a_heartbeat_line_reports_steps_speed_and_eta(caplog):
+    beat = Heartbeat(total=1_000, every=0.0)
+    with caplog.at_level(logging.INFO):
+        beat.on_task_start(0, "breakout", 0, 0)
+        time.sleep(0.01)
+        beat.on_step(250)
+    (line,) = caplog.messages
+    assert re.fullmatch(r"env step 250/1,000 \(25\.0%\), [\d,]+ steps/s, ETA \d+s", line), line
+    assert duration(3725) == "1h 02m" and duration(75) == "1m 15s" and duration(9) == "9s"
 
 
 def test_capacity_totals_weigh_layers_by_parameters():

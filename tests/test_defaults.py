@@ -83,6 +83,7 @@ def test_the_paper_preset_is_the_authors_rl_code():
         bit_budget=1.0,
         budget_over="all",
         ig="authors",
+        release=0.0,  # resolved: config.json says "none released", not null
     )
     assert paper.blip.fisher_prior == pytest.approx(1.922e-14)
     assert (paper.eval_policy, paper.fisher_actions) == ("greedy", "resampled")

@@ -90,9 +90,9 @@ def test_a_scratch_reference_with_another_budget_is_refused(tmp_path, scratch_ru
     scratch_dir, _ = scratch_run
     proc = run_cli("train", "--out", str(tmp_path / "x"), *GAMES[:4], "--steps-per-task", "512",
                    "--scratch", str(scratch_dir), cwd=tmp_path)  # fmt: skip
-    assert_one_line_error(proc, "steps_per_task 256, this run 512")
+    assert_one_line_error(proc, "steps_per_task 256, this run 2000")  # 512, in whole rollouts
     proc = run_cli("inspect", str(tmp_path / "missing"), cwd=tmp_path)
-    assert_one_line_error(proc, "holds no finished task of a blip-rl run")
+    assert_one_line_error(proc, "missing' does not exist")
     proc = run_cli("inspect", str(scratch_dir), "--scratch", str(tmp_path), cwd=tmp_path)
     assert_one_line_error(proc, "is not a readable run folder")
 

@@ -63,9 +63,15 @@ def test_a_relaunched_sweep_skips_finished_runs(swept):
     proc = run_cli("sweep", "--out", str(out), *SWEEP, cwd=root)
     assert proc.returncode == 0, proc.stderr
     assert "finished already, skipped: blip__0, blip__1, ft__0, ft__1" in proc.stderr
+    assert (
+        f"sweep of 4 `blip-rl train` runs (blip, ft x seeds 0,1) into {out}: 0 to start, "
+        "0 to resume, 4 done; each learns\n  MinAtar: 2 tasks (breakout, space_invaders), "
+        "128 env steps each, 256 in all"
+    ) in proc.stderr
     assert {p: p.stat().st_mtime_ns for p in out.glob("*__*/summary.json")} == before
 
 
+@pytest.mark.slow  # a second Ray sweep (40 s); the default suite keeps the first
 def test_a_failed_run_is_reported_and_the_others_finish(tmp_path):
     out, blip = tmp_path / "s", ["--methods", "blip", *SWEEP[4:]]
     first = run_cli("sweep", "--out", str(out), *blip, "--seeds", "0", cwd=tmp_path)

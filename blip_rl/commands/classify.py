@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +21,14 @@ from blip_rl.infra.files import write_error, write_json
 from blip_rl.infra.flags import fail
 from blip_rl.infra.rundir import default_run_dir
 from blip_rl.infra.runlock import RunWriter
+from blip_rl.infra.versions import record_session, session_record
+
+log = logging.getLogger(__name__)
+
+
+def sequence_line(cfg: ClassifyConfig) -> str:
+    """The benchmark of ``cfg`` in one line: ``digits5, at most 200 epochs per task``."""
+    return f"{cfg.benchmark}, at most {cfg.epochs} epochs per task"
 
 
 def run(cfg: ClassifyConfig, prog: str) -> int:
@@ -46,6 +55,18 @@ def _classify(
     cfg: ClassifyConfig, prog: str, out: Path, tasks: list[Task], device: torch.device
 ) -> int:
     write_json(out / "config.json", asdict(cfg))
+    session = session_record(str(device), torch.get_num_threads(), step=0)
+    record_session(out, session)
+    log.info(
+        "%s on %s (%d tasks); seeds %s; device %s (%d CPU threads), run folder %s",
+        cfg.method,
+        sequence_line(cfg),
+        len(tasks),
+        ",".join(map(str, cfg.seeds)),
+        device,
+        session["torch_threads"],
+        out,
+    )
     start = time.perf_counter()
     names = [t.name for t in tasks]
     results = []
@@ -73,4 +94,9 @@ COMMAND = Command(
     help="continual image classification (MNIST-5, PMNIST, CIFAR, ...)",
     config=ClassifyConfig,
     run=run,
+    examples=(
+        "                                      # digits5, offline (scikit-learn's digits)",
+        "--benchmark mnist5 --data-dir ~/data/mnist --seeds 0,1,2,3,4",
+        "--benchmark pdigits --method ewc --epochs 20",
+    ),
 )

@@ -13,10 +13,12 @@ class Command:
     gets the validated config and the program name (for errors) and returns an exit code.
 
     A ``forwards`` command takes flags it does not know, for another command (see
-    :func:`~blip_rl.core.options.forwarded`).
+    :func:`~blip_rl.core.options.forwarded`). ``examples`` are command lines (without
+    ``blip-rl``) that ``--help`` shows at its end.
     """
 
     help: str
     config: type
     run: Callable[[Any, str], int]
     forwards: bool = False
+    examples: tuple[str, ...] = ()

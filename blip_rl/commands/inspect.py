@@ -68,4 +68,8 @@ COMMAND = Command(
     help="show a run's scores, ACC/BWT, plasticity and the frozen bits of each BLIP layer",
     config=InspectConfig,
     run=run,
+    examples=(
+        "runs/minatar__blip__0__1764547200",
+        "runs/minatar__blip__0__1764547200 --policy greedy --scratch runs/scratch_0,runs/scratch_1",
+    ),
 )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
-from blip_rl.commands import classify, heatmap, inspect, plot, sweep, train
+from blip_rl.commands import classify, evaluate, heatmap, inspect, plot, sweep, train
 from blip_rl.commands.command import Command
 from blip_rl.infra.flags import Parser, add_config_arguments, config_from_args, fail
 
 COMMANDS: dict[str, Command] = {
     "classify": classify.COMMAND,
+    "evaluate": evaluate.COMMAND,
     "heatmap": heatmap.COMMAND,
     "inspect": inspect.COMMAND,
     "plot": plot.COMMAND,
@@ -23,19 +26,32 @@ COMMANDS: dict[str, Command] = {
 
 def build_parser() -> tuple[Parser, dict[str, Parser]]:
     """The ``blip-rl`` parser, and each sub-command's own parser by name."""
-    parser = Parser(prog="blip-rl", description="Continual learning with BLIP (CVPR 2021).")
+    parser = Parser(
+        prog="blip-rl",
+        description="Continual learning with BLIP (CVPR 2021). `blip-rl COMMAND --help` for a "
+        "command's flags and examples.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"blip-rl {metadata.version('blip-rl')}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parsers: dict[str, Parser] = {}
     for name, command in COMMANDS.items():
+        examples = "\n".join(f"  blip-rl {name} {line}" for line in command.examples)
         # no abbreviations: `sweep --seed` must not pass for `--seeds`
         parsers[name] = sub.add_parser(
-            name, help=command.help, description=command.help, allow_abbrev=False
+            name,
+            help=command.help,
+            description=command.help,
+            epilog=f"examples:\n{examples}" if examples else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
         add_config_arguments(parsers[name], command.config)
     return parser, parsers
 
 
-PLACE_FLAGS = ("--out", "--data-dir", "--scratch", "--address")
+PLACE_FLAGS = ("--out", "--data-dir", "--scratch", "--address", "--video")
 """Flags that name where a command writes or reads: given twice, argparse would silently keep
 the last, so a typo or a pasted line could send a run into the wrong folder. Other flags keep
 argparse's last-one-wins."""

@@ -1,10 +1,11 @@
 """``blip-rl plot RUN [RUN ...]``: the paper's Fig. 3 (each task's score from its start to the
 end of the sequence) and Fig. 4 (accumulated normalized reward) over train runs, one line per
-method with a band over seeds; the A matrix of each method and of each classify run."""
+group of settings with a band of one standard error; the A matrix of each group and of each
+classify run."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,8 @@ class PlotConfig:
     """What ``blip-rl plot`` draws."""
 
     runs: tuple[str, ...] = argument(
-        "run folders; train runs of one method are averaged (mean and a band of one std over seeds)"
+        "run folders; train runs of the same settings but the seed (the W&B group) are "
+        "averaged: mean and a band of one standard error"
     )
     out: str | None = option(
         None, "folder for the figures [default: RUN/plots for one run, else plots]"
@@ -41,13 +43,41 @@ class PlotConfig:
         "evaluation actions of train runs [default: the runs' --eval-policy]",
         choices=EVAL_POLICIES,
     )
+    label: tuple[str, ...] | None = option(
+        None,
+        "comma-separated RUN=NAME: NAME is the legend label of the group RUN (one of the run "
+        "folders given) belongs to [default: the method, then each setting that differs "
+        "between groups, e.g. 'blip, bit_budget=0.2']",
+    )
 
 
-def figures_of(runs: Sequence[RunFolder], policy: str | None = None) -> dict[str, Figure]:
-    """Every figure of ``runs`` by file name: Figs. 3 and 4 and each method's A matrix over the
-    train runs (``policy``: their evaluation actions), an accuracy matrix per classify run."""
+def parse_labels(items: Sequence[str], runs: Sequence[RunFolder]) -> dict[Path, str]:
+    """``--label`` items ``RUN=NAME`` as {run folder: NAME}; ``ValueError`` naming an item
+    that is not of that form or whose RUN is not one of the train ``runs``."""
+    train = {r.path.resolve(): r for r in runs if isinstance(r, TrainRun)}
+    labels: dict[Path, str] = {}
+    for item in items:
+        folder, _, name = item.partition("=")
+        if not folder or not name.strip():
+            raise ValueError(f"invalid --label {item!r}; expected RUN=NAME, e.g. runs/blip_s0=BLIP")
+        path = Path(folder).resolve()
+        if path not in train:
+            given = ", ".join(str(r.path) for r in train.values())
+            raise ValueError(
+                f"--label names {folder!r}, which is not a train run given; choose from: {given}"
+            )
+        labels[path] = name.strip()
+    return labels
+
+
+def figures_of(
+    runs: Sequence[RunFolder], policy: str | None = None, labels: Mapping[Path, str] | None = None
+) -> dict[str, Figure]:
+    """Every figure of ``runs`` by file name: Figs. 3 and 4 and each group's A matrix over the
+    train runs (``policy``: their evaluation actions; ``labels``: run folder -> the label of
+    its group), an accuracy matrix per classify run."""
     train = [r for r in runs if isinstance(r, TrainRun)]
-    figures = train_figures(train, policy) if train else {}
+    figures = train_figures(train, policy, labels) if train else {}
     classify = [r for r in runs if isinstance(r, ClassifyRun)]
     names = [r.name for r in classify]
     if len(set(names)) < len(names):
@@ -60,7 +90,8 @@ def figures_of(runs: Sequence[RunFolder], policy: str | None = None) -> dict[str
 def draw_plots(cfg: PlotConfig, prog: str) -> int:
     try:
         runs = [open_run(Path(folder)) for folder in cfg.runs]
-        figures = figures_of(runs, cfg.policy)
+        labels = parse_labels(cfg.label or (), runs)
+        figures = figures_of(runs, cfg.policy, labels)
         default = runs[0].path / "plots" if len(runs) == 1 else Path("plots")
         out = Path(cfg.out) if cfg.out else default
         check_writable_dir(out)

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,17 +67,31 @@ class Job:
         run_folder: the kind of run folder it writes.
         seed_args: the flags of its run of one seed.
         resumable: whether a stopped run continues with ``--resume`` (else it starts again).
+        describe: what a run of a (resolved) config learns, in one line.
     """
 
     command: Command
     run_folder: type[RunFolder]
     seed_args: Callable[[int], tuple[str, ...]]
     resumable: bool
+    describe: Callable[[Any], str]
 
 
 JOBS = {
-    "train": Job(train.COMMAND, TrainRun, lambda s: ("--seed", str(s), "--quiet"), True),
-    "classify": Job(classify.COMMAND, ClassifyRun, lambda s: ("--seeds", str(s)), False),
+    "train": Job(
+        train.COMMAND,
+        TrainRun,
+        lambda s: ("--seed", str(s), "--quiet"),
+        True,
+        train.sequence_line,
+    ),
+    "classify": Job(
+        classify.COMMAND,
+        ClassifyRun,
+        lambda s: ("--seeds", str(s)),
+        False,
+        classify.sequence_line,
+    ),
 }
 SET_PER_RUN = ("--method", "--seed", "--seeds", "--out", "--resume")
 """Flags the sweep sets for each run; given among the forwarded flags they are refused."""
@@ -116,13 +131,14 @@ class SweepConfig:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One run of the sweep: its name ``<method>__<seed>``, folder, command line and state
-    (``todo``, ``resume`` or ``done``)."""
+    """One run of the sweep: its name ``<method>__<seed>``, folder, command line, state
+    (``todo``, ``resume`` or ``done``) and what it learns (:attr:`Job.describe`)."""
 
     name: str
     folder: Path
     argv: tuple[str, ...]
     state: str
+    learns: str
 
 
 def run_argv(cfg: SweepConfig, method: str, seed: int, folder: Path) -> list[str]:
@@ -188,7 +204,8 @@ def plan(cfg: SweepConfig) -> list[PlannedRun]:
             state = run_state(job, folder, config)
             if state == "resume":
                 argv.append("--resume")
-            runs.append(PlannedRun(name, folder, tuple(argv), state))
+            learns = job.describe(config.resolved())
+            runs.append(PlannedRun(name, folder, tuple(argv), state, learns))
     return runs
 
 
@@ -355,6 +372,18 @@ def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) 
     return "\n".join([*table, *difference_lines(differences)])
 
 
+def sweep_banner(cfg: SweepConfig, runs: list[PlannedRun]) -> str:
+    """What a sweep is about to run: how many runs of which command, what each learns, how
+    many start, resume or are done already, and where."""
+    states = Counter(r.state for r in runs)
+    learned = "\n".join(f"  {line}" for line in dict.fromkeys(r.learns for r in runs))
+    return (
+        f"sweep of {len(runs)} `blip-rl {cfg.job}` runs ({', '.join(cfg.methods)} x seeds "
+        f"{','.join(map(str, cfg.seeds))}) into {cfg.out}: {states['todo']} to start, "
+        f"{states['resume']} to resume, {states['done']} done; each learns\n{learned}"
+    )
+
+
 def sweep(cfg: SweepConfig, prog: str) -> int:
     try:
         runs = plan(cfg)
@@ -366,6 +395,7 @@ def sweep(cfg: SweepConfig, prog: str) -> int:
     except ValueError as e:
         fail(prog, str(e))
     with writer:
+        log.info("%s", sweep_banner(cfg, runs))
         skipped = [r.name for r in runs if r.state == "done"]
         if skipped:
             log.info("finished already, skipped: %s", ", ".join(skipped))
@@ -411,4 +441,9 @@ COMMAND = Command(
     config=SweepConfig,
     run=sweep,
     forwards=True,
+    examples=(
+        "--suite minatar --methods blip,ewc,ft --seeds 0,1,2,3,4 --out runs/minatar5",
+        "--job classify --benchmark pdigits --methods blip,ewc --out runs/pdigits",
+        "--suite minatar --out runs/minatar5   # again: finished runs are kept, others resume",
+    ),
 )

@@ -7,47 +7,91 @@ import shlex
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+import torch
 from rich.console import Console
 
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.observers import RunObserver, WandbObserver
-from blip_rl.agents.progress import TerminalProgress
+from blip_rl.agents.progress import Heartbeat, TerminalProgress
 from blip_rl.agents.resources import check_resources
 from blip_rl.agents.rundir import open_train_run, resumed_config
 from blip_rl.agents.summary import format_summary
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.commands.command import Command
 from blip_rl.core.numerics import NumericalFault
+from blip_rl.envs.games import SUITES
 from blip_rl.infra.device import resolve_device
 from blip_rl.infra.files import write_error, write_json
 from blip_rl.infra.flags import fail
 from blip_rl.infra.interrupt import DeferredInterrupt, Interrupted
 from blip_rl.infra.rundir import default_run_dir
 from blip_rl.infra.runlock import RunWriter
-from blip_rl.infra.tracking import Dashboard, experiment_group
+from blip_rl.infra.tracking import Dashboard
+from blip_rl.infra.versions import record_session, session_record
+
+log = logging.getLogger(__name__)
 
 
-def observers_for(cfg: TrainConfig, out: Path) -> list[RunObserver]:
-    """The W&B dashboard if asked for, and progress bars unless quiet or not on a terminal
-    (``cfg``: the run's resolved config)."""
+def observers_for(cfg: TrainConfig, out: Path, session: dict[str, Any]) -> list[RunObserver]:
+    """The W&B dashboard if asked for (its config: ``cfg``, the run's resolved config, and
+    the ``session`` record); unless quiet, progress bars on a terminal, else a heartbeat line
+    a minute."""
     observers: list[RunObserver] = []
     if cfg.wandb != "off":
         dashboard = Dashboard(
             cfg.wandb,
             out,
             cfg.wandb_project,
-            experiment_group(f"{cfg.sequence_name}__{cfg.method}", cfg),
+            cfg.group,
             (f"method:{cfg.method}", f"suite:{cfg.suite}", f"seed:{cfg.seed}"),
-            asdict(cfg),
+            {**asdict(cfg), "session": session},
             step_metric="env_step",
             quiet=cfg.quiet,
         )
         observers.append(WandbObserver(dashboard))
     console = Console()
-    if not cfg.quiet and console.is_terminal:
-        observers.append(TerminalProgress(len(cfg.games), cfg.steps_per_task, console))
+    if not cfg.quiet:
+        total = len(cfg.games) * cfg.steps_per_task
+        observers.append(
+            TerminalProgress(len(cfg.games), cfg.steps_per_task, console)
+            if console.is_terminal
+            else Heartbeat(total)
+        )
     return observers
+
+
+PLATFORMS = {"atari": "Atari 2600", "minatar": "MinAtar", "fake": "SB3's fake image env"}
+
+
+def sequence_line(cfg: TrainConfig) -> str:
+    """The task sequence of a resolved ``cfg`` in one line: ``MinAtar: 3 tasks (breakout,
+    space_invaders, freeway), 500,000 env steps each, 1,500,000 in all``."""
+    steps, n = cfg.steps_per_task, len(cfg.games)
+    platform = PLATFORMS.get(SUITES[cfg.suite].platform, cfg.suite)
+    return (
+        f"{platform}: {n} tasks ({', '.join(cfg.games)}), {steps:,} env steps each, "
+        f"{n * steps:,} in all"
+    )
+
+
+def start_banner(given: TrainConfig, cfg: TrainConfig, out: Path, session: dict[str, Any]) -> str:
+    """What a run is about to do, before it does it: method, platform, games, env steps, the
+    device, the run folder, and any step count rounded up to whole rollouts (``given``: the
+    settings as given, ``cfg``: resolved)."""
+    lines = [
+        f"{cfg.method} on {sequence_line(cfg)}; seed {cfg.seed}",
+        f"device {session['device']} ({session['torch_threads']} CPU threads), run folder {out}",
+    ]
+    if session["step"]:
+        lines.append(f"resuming at env step {session['step']:,}")
+    rounded = given.rounding()
+    if rounded:
+        lines.append(
+            f"rounded up to whole rollouts of {cfg.rollout:,} env steps: {'; '.join(rounded)}"
+        )
+    return "\n".join(lines)
 
 
 def run(cfg: TrainConfig, prog: str) -> int:
@@ -71,6 +115,7 @@ def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
     with writer:
         observers: list[RunObserver] = []
         try:
+            given = cfg
             cfg = resumed_config(out, cfg) if cfg.resume else cfg.resolved()
             if not cfg.resume and not writer.is_empty():
                 raise ValueError(
@@ -85,13 +130,20 @@ def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
             trainer = ContinualTrainer(cfg, out, device, cfg.resume, stop)
             if cfg.quiet:
                 logging.getLogger().setLevel(logging.WARNING)
-            observers = observers_for(cfg, out)
+            session = session_record(str(device), torch.get_num_threads(), trainer.num_timesteps)
+            observers = observers_for(cfg, out, session)
         except ValueError as e:  # includes CheckpointError: no usable checkpoint to resume from
             close(observers)
             writer.discard_if_empty()
             fail(prog, str(e))
-        if not cfg.resume:
-            write_json(out / "config.json", asdict(cfg))
+        try:
+            if not cfg.resume:
+                write_json(out / "config.json", asdict(cfg))
+            record_session(out, session)
+        except OSError as e:
+            close(observers, failed=True)
+            fail(prog, write_error(e), status=1)
+        log.info("%s", start_banner(given, cfg, out, session))
         return _train(trainer, observers, prog, stop)
 
 
@@ -136,4 +188,11 @@ COMMAND = Command(
     help="continual RL: PPO learns a sequence of Atari or MinAtar games",
     config=TrainConfig,
     run=run,
+    examples=(
+        "--suite minatar                       # the demo: 3 MinAtar games, 500k steps each",
+        "--suite minatar --games breakout,freeway --steps-per-task 100000 --seed 1",
+        "--games kungfu,boxing --method ewc    # 2 of the paper's Atari games, 10M steps each",
+        "--suite minatar --preset paper        # BLIP exactly as its authors ran it",
+        "--out runs/my_run --resume            # continue a stopped run",
+    ),
 )

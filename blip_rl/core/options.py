@@ -10,21 +10,29 @@ from typing import Any, TypeVar
 Config = TypeVar("Config")
 
 
+HOW_GROUP = "how the run is carried out (may differ on --resume)"
+"""The ``--help`` section of the ``how`` settings that name no group of their own."""
+
+
 def option(
     default: Any,
-    help: str,
+    help: str,  # noqa: A002
     choices: Sequence[str] | None = None,
     *,
-    how: bool = False,  # noqa: A002
+    how: bool = False,
+    group: str | None = None,
 ) -> Any:
     """A field that is also a command-line flag ``--field-name``.
 
     ``how`` marks a setting of how a run is carried out (its folder, device, reporting), not
     of what it computes: a resumed run may change it, and runs that differ only in such
-    settings are the same experiment.
+    settings are the same experiment. ``group`` is the flag's section in ``--help``
+    [default: :data:`HOW_GROUP` for a ``how`` setting, else the command's main section].
     """
+    section = group or (HOW_GROUP if how else None)
     return dataclasses.field(
-        default=default, metadata={"help": help, "choices": choices, "how": how}
+        default=default,
+        metadata={"help": help, "choices": choices, "how": how, "group": section},
     )
 
 
@@ -39,9 +47,10 @@ def forwarded(help: str) -> Any:  # noqa: A002
     return dataclasses.field(default=(), metadata={"help": help, "forwarded": True})
 
 
-def nested(cls: type) -> Any:
-    """A field holding another config dataclass; its fields become flags of the parent."""
-    return dataclasses.field(default_factory=cls)
+def nested(cls: type, group: str) -> Any:
+    """A field holding another config dataclass; its fields become flags of the parent,
+    under their own ``--help`` section ``group``."""
+    return dataclasses.field(default_factory=cls, metadata={"group": group})
 
 
 def with_defaults(config: Config, defaults: Config) -> Config:

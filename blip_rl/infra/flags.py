@@ -72,11 +72,23 @@ def _fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
     return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """Add one flag per field of the dataclass ``cls`` (recursing into nested configs)."""
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type, section: Any = None) -> None:
+    """Add one flag per field of the dataclass ``cls`` (recursing into nested configs), each
+    in its ``--help`` section (the field's ``group``, see :mod:`blip_rl.core.options`); a
+    nested config's fields all go into its own section. Choices show as ``{a,b}``."""
+    sections: dict[str, Any] = {}
+
+    def target(f: dataclasses.Field) -> Any:
+        title = f.metadata.get("group")
+        if section is not None or title is None:
+            return section or parser
+        if title not in sections:
+            sections[title] = parser.add_argument_group(title)
+        return sections[title]
+
     for f, tp in _fields(cls):
         if dataclasses.is_dataclass(tp):
-            add_config_arguments(parser, tp)
+            add_config_arguments(parser, tp, target(f))
             continue
         if f.metadata.get("forwarded"):
             continue
@@ -102,15 +114,15 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         elif typing.get_origin(base) is tuple:
             kwargs["type"] = _LISTS[typing.get_args(base)[0]]
             kwargs["metavar"] = f.name.upper()
+            if choices:  # a list: the choices go in the help, the metavar says "a list"
+                help_text += f" (from: {', '.join(choices)})"
         else:
             kwargs["type"] = _SCALARS[base]
-            kwargs["metavar"] = f.name.upper()
-        if choices:
-            help_text += f" ({', '.join(choices)})"
+            kwargs["metavar"] = "{" + ",".join(choices) + "}" if choices else f.name.upper()
         if f.default is not None and base is not bool:
             shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
             help_text += f" [default: {shown}]"
-        parser.add_argument(flag, help=help_text, **kwargs)
+        target(f).add_argument(flag, help=help_text, **kwargs)
 
 
 def config_from_args(cls: type, args: argparse.Namespace, rest: tuple[str, ...] = ()) -> Any:
@@ -143,11 +155,14 @@ def config_from_args(cls: type, args: argparse.Namespace, rest: tuple[str, ...] 
 
 
 def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Rebuild ``cls`` from ``dataclasses.asdict`` output read back from JSON (lists -> tuples);
+    """Rebuild ``cls`` from ``dataclasses.asdict`` output read back from JSON (lists -> tuples,
+    settings renamed since under their old names per ``cls.RENAMED``, if it has one);
     ``ValueError`` naming any setting ``cls`` does not have (a config of another command) or
     one whose value is not of its type (a hand-edited file)."""
     if not isinstance(data, dict):
         raise ValueError(f"expected an object of settings, got {type(data).__name__}")
+    renamed: dict[str, str] = getattr(cls, "RENAMED", {})  # old name -> new, for old runs
+    data = {renamed.get(name, name): value for name, value in data.items()}
     unknown = sorted(set(data) - {f.name for f, _ in _fields(cls)})
     if unknown:
         raise ValueError(f"settings unknown to {cls.__name__}: {', '.join(unknown)}")

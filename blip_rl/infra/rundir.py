@@ -237,6 +237,10 @@ def open_run(folder: Path, kinds: Sequence[type[RunFolder]]) -> RunFolder:
     """The run in ``folder``, of the first of ``kinds`` whose results file it holds;
     ``ValueError`` naming the folder if it holds none."""
     folder = Path(folder)
+    if not folder.exists():
+        raise ValueError(f"{str(folder)!r} does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"{str(folder)!r} is a file, not a run folder")
     found = [kind for kind in kinds if (folder / kind.RECORD).exists()]
     try:
         config = json.loads(read_checked(folder / "config.json"))

@@ -30,12 +30,15 @@ def estimate_lines(
     unit: str = "",
 ) -> list[str]:
     """A header of ``metrics`` (each followed by ``unit``), then one line per ``(label,
-    {metric: estimate})`` row, each cell ``mean ± SE [95% CI]`` (``-`` without a value), ``n``
-    the runs of the row's first estimate."""
-    cells = [
-        [("-" if e is None else e.text(digits)) for e in (values.get(m) for m in metrics)]
-        for _, values in rows
-    ]
+    {metric: estimate})`` row, each cell ``mean ± SE [95% CI]`` (the mean alone for one run,
+    which has no spread; ``-`` without a value), ``n`` the runs of the row's first estimate."""
+
+    def cell(e: Estimate | None) -> str:
+        if e is None:
+            return "-"
+        return e.text(digits) if e.n > 1 else f"{e.mean:.{digits}f}"
+
+    cells = [[cell(values.get(m)) for m in metrics] for _, values in rows]
     width = max(len(c) for row in cells for c in row) + 2 if cells else 10
     label = max([len("method"), *(len(name) for name, _ in rows)]) + 2
     lines = [f"{'':<{label}}{'n':>3}" + "".join(f"{m + unit:>{width}}" for m in metrics)]
@@ -47,13 +50,15 @@ def estimate_lines(
 
 def difference_lines(by_metric: Mapping[str, Sequence[Difference]], digits: int = 3) -> list[str]:
     """Each metric's pairwise differences, ``first - second: d ± SE [95% CI]``, marked
-    ``significant`` where the CI excludes 0."""
+    ``significant`` where the CI excludes 0; a difference with one run on a side is its value
+    alone, ``not tested (n = 1)``."""
     lines = ["differences (95% bootstrap CI over seeds; paired where the seeds match):"]
     for metric, diffs in by_metric.items():
         for d in diffs:
-            verdict = "significant" if d.significant else "within the noise"
-            lines.append(
-                f"  {metric:<28} {d.first} - {d.second}: {d.estimate.text(digits, sign=True)}  "
-                f"{verdict}"
-            )
+            if d.estimate.n > 1:
+                shown = d.estimate.text(digits, sign=True)
+                verdict = "significant" if d.significant else "within the noise"
+            else:
+                shown, verdict = f"{d.estimate.mean:+.{digits}f}", "not tested (n = 1)"
+            lines.append(f"  {metric:<28} {d.first} - {d.second}: {shown}  {verdict}")
     return lines
