@@ -14,7 +14,7 @@ from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.policy import BlipActorCriticPolicy
 from blip_rl.agents.presets import RL_BLIP
 from blip_rl.agents.samples import RecentTransitions
-from blip_rl.agents.trainer import FISHER_BATCH, resampled_log_likelihood
+from blip_rl.agents.trainer import resampled_log_likelihood
 from blip_rl.core.blip import Blip, BlipConfig
 from blip_rl.core.layers import blip_layers
 from blip_rl.core.options import with_defaults
@@ -107,18 +107,10 @@ class BlipCallback(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
-        samples = self.samples
-        if len(samples) < self.fisher_samples:
-            samples.top_up(self.model)
-            # top_up reset and stepped the env: the next learn must not go on from the
-            # observation SB3 kept from before it.
-            self.model._last_obs = None
         self.report = self.blip.on_task_end(
-            self.task,
-            samples.batches(FISHER_BATCH, self.model.device),
-            resampled_log_likelihood,
+            self.task, self.samples.fisher_batches(self.model), resampled_log_likelihood
         )
-        samples.clear()
+        self.samples.clear()
         for layer in self.report["layers"]:
             log.info(
                 "task %d: %s +%.2f bits, %.2f of %d frozen on average",

@@ -11,6 +11,10 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.buffers import RolloutBuffer
 from torch import Tensor
 
+FISHER_BATCH = 256
+"""Transitions per batch of the end-of-task Fisher (a memory bound; the Fisher is exact per
+sample, so the batch size does not change it)."""
+
 
 class RecentTransitions:
     """The most recent ``capacity`` (observation, action) pairs of the current task.
@@ -61,6 +65,17 @@ class RecentTransitions:
             actions, _ = model.predict(obs, deterministic=False)
             self.add(obs, actions)
             obs, *_ = env.step(actions)
+
+    def fisher_batches(self, model: PPO) -> Iterator[tuple[Tensor, Tensor]]:
+        """The batches the end-of-task Fisher is estimated on (:meth:`batches` of
+        :data:`FISHER_BATCH`), topped up first (:meth:`top_up`) if the task left fewer than
+        ``capacity``; the top-up resets and steps ``model``'s env, so the next ``learn``
+        starts from a fresh reset (``model._last_obs`` cleared), not from a stale
+        observation."""
+        if len(self) < self.capacity:
+            self.top_up(model)
+            model._last_obs = None
+        return self.batches(FISHER_BATCH, model.device)
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The newest ``capacity`` transitions: obs (n, ...), actions int64 (n,)."""

@@ -55,9 +55,6 @@ log = logging.getLogger(__name__)
 SB3_LOGS = "sb3"
 """The run folder's subfolder for SB3's training curves (CSV and TensorBoard)."""
 
-FISHER_BATCH = 256
-"""Transitions per batch of the Fisher pass (bounds its memory on the Atari trunk)."""
-
 
 class TaskLinearSchedule:
     """Learning rate decaying linearly from ``initial`` at global step ``start`` to 0 at ``end``.
@@ -325,11 +322,9 @@ class ContinualTrainer:
 
     def _end_task(self) -> None:
         task, state, samples = self.task, self.state, self.samples
-        if len(samples) < self.cfg.fisher_samples:
-            samples.top_up(self.model)
         report = self.strategy.on_task_end(
             task,
-            samples.batches(FISHER_BATCH, self.device),
+            samples.fisher_batches(self.model),
             FISHER_LOG_LIKELIHOODS[self.cfg.fisher_actions],
         )
         samples.clear()  # the next task collects its own; keeps task checkpoints small

@@ -15,8 +15,8 @@ from timing import headline, median_seconds
 
 from blip_rl import Blip, BlipConfig
 from blip_rl.agents.presets import SUITE_PRESETS
-from blip_rl.agents.samples import RecentTransitions
-from blip_rl.agents.trainer import FISHER_BATCH, policy_log_likelihood
+from blip_rl.agents.samples import FISHER_BATCH, RecentTransitions
+from blip_rl.agents.trainer import policy_log_likelihood
 
 
 def main() -> None:

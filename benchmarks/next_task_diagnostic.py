@@ -23,8 +23,8 @@ from scipy.stats import spearmanr
 
 from blip_rl.agents.model import load_model
 from blip_rl.agents.rundir import open_train_run
-from blip_rl.agents.samples import RecentTransitions
-from blip_rl.agents.trainer import FISHER_BATCH, resampled_log_likelihood
+from blip_rl.agents.samples import FISHER_BATCH, RecentTransitions
+from blip_rl.agents.trainer import resampled_log_likelihood
 from blip_rl.core.fisher import fisher_diagonal
 from blip_rl.core.layers import blip_layers
 from blip_rl.envs import make_env

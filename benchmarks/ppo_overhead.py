@@ -23,8 +23,8 @@ from blip_rl import Blip, BlipConfig
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.config import PPOConfig
 from blip_rl.agents.presets import SUITE_PRESETS
-from blip_rl.agents.samples import RecentTransitions
-from blip_rl.agents.trainer import FISHER_BATCH, policy_log_likelihood
+from blip_rl.agents.samples import FISHER_BATCH, RecentTransitions
+from blip_rl.agents.trainer import policy_log_likelihood
 from blip_rl.envs import SUITES, get_game, make_env
 from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES, resolve_device
