@@ -97,7 +97,13 @@ def test_a_second_writer_is_refused_naming_the_first_ones_pid(tmp_path):
     finally:
         stop(first)
     proc = run_cli("train", "--out", str(out), "--resume", cwd=tmp_path, kill_at="step:300")
-    assert proc.returncode == -signal.SIGKILL, "a killed writer's lock outlived it:\n" + proc.stderr
+    # the killed writer's lock died with it: the resume gets past the lock, to training (killed
+    # at step 300) or, when a loaded machine let the first writer die before its first
+    # checkpoint, to the checkpoint check
+    assert "being written" not in proc.stderr, "a killed writer's lock outlived it"
+    assert proc.returncode == -signal.SIGKILL or (
+        proc.returncode == 2 and "holds no checkpoint to resume from" in proc.stderr
+    ), proc.stderr
 
 
 def test_two_writers_started_together_leave_one_intact_run(tmp_path):
