@@ -112,8 +112,9 @@ class BlipMlpTrunk(BaseFeaturesExtractor):
         n_tasks: int = 1,
         film: bool = False,
     ) -> None:
-        shape = getattr(observation_space, "shape", None)
-        if not (isinstance(observation_space, gym.spaces.Box) and len(shape) == 1):
+        if not (
+            isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1
+        ):
             raise ValueError(
                 f"BlipMlpTrunk needs a 1-D Box observation space, got {one_line(observation_space)}"
             )

@@ -146,10 +146,11 @@ class Heartbeat(RunObserver):
 
     def on_step(self, now: int) -> None:
         clock = time.monotonic()
-        then, step = self.last or (clock, now)
         if self.last is None:
             self.last = (clock, now)
-        elif clock - then >= self.every:
+            return
+        then, step = self.last
+        if clock - then >= self.every:
             self.last = (clock, now)
             speed = (now - step) / (clock - then)
             eta = f", ETA {duration((self.total - now) / speed)}" if speed > 0 else ""
