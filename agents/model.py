@@ -6,11 +6,11 @@ from __future__ import annotations
 import torch
 from stable_baselines3 import PPO
 
-from blip_rl.agents.checkpoint import read_checkpoint
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.policy import BlipActorCriticPolicy, BlipTrunk
 from blip_rl.agents.rundir import TrainRun
 from blip_rl.envs import make_env
+from blip_rl.infra.checkpoints import read_checkpoint
 
 
 def new_model(cfg: TrainConfig, device: torch.device) -> PPO:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
@@ -17,7 +16,7 @@ from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.state import EvalRow
 from blip_rl.agents.summary import TrainSummary, summarize
 from blip_rl.infra.files import CorruptFile, read_checked, write_csv
-from blip_rl.infra.flags import config_from_dict, flat_values, how_settings
+from blip_rl.infra.flags import config_from_dict
 from blip_rl.infra.rundir import RunFolder, open_run
 
 EVAL_COLUMNS = (
@@ -175,27 +174,3 @@ def contents(folder: Path) -> str:
 def open_train_run(folder: Path) -> TrainRun:
     """The train run in ``folder``; ``ValueError`` naming it if it holds none."""
     return cast(TrainRun, open_run(folder, (TrainRun,)))
-
-
-def resumed_config(out: Path, given: TrainConfig) -> TrainConfig:
-    """The config of the run in ``out``; a setting given now (not at its default) must agree
-    with it, but for how the run is carried out (its ``how`` settings)."""
-    path = out / "config.json"
-    if not path.exists():
-        raise ValueError(f"--out {str(out)!r} holds no run to resume (no config.json)")
-    data = read_checked(path)  # CorruptFile names the file itself
-    try:
-        saved: TrainConfig = config_from_dict(TrainConfig, json.loads(data)).resolved()
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"--out {str(out)!r} holds no train run to resume ({e})") from None
-    defaults, now, then = flat_values(TrainConfig()), flat_values(given), flat_values(saved)
-    free = how_settings(TrainConfig)
-    for name, value in now.items():
-        if name in free or value == defaults[name] or value == then[name]:
-            continue
-        flag = "--" + name.replace("_", "-")
-        raise ValueError(
-            f"{flag} {value} differs from the run's {then[name]} (config.json); "
-            "a resumed run keeps its settings"
-        )
-    return replace(saved, resume=True, device=given.device, out=str(out))

@@ -22,15 +22,6 @@ from stable_baselines3.common.logger import Logger, make_output_format
 from stable_baselines3.common.utils import safe_mean
 from torch import Tensor, nn
 
-from blip_rl.agents.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    first_line,
-    latest_checkpoint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-)
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.evaluation import EVAL_POLICIES, EvaluationStopped, evaluate_task
 from blip_rl.agents.model import new_model
@@ -46,6 +37,15 @@ from blip_rl.core.methods import make_strategy
 from blip_rl.core.numerics import NumericalFault
 from blip_rl.core.strategy import Strategy, attached
 from blip_rl.envs import make_env
+from blip_rl.infra.checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    first_line,
+    latest_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from blip_rl.infra.files import write_json
 from blip_rl.infra.interrupt import DeferredInterrupt, Interrupted
 from blip_rl.infra.rundir import bits_file, write_bits

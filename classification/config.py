@@ -43,6 +43,11 @@ class ClassifyConfig:
         "run directory [default: runs/<benchmark>__<method>__<seeds>__<unix time>]",
         how=True,
     )
+    resume: bool = option(
+        False,
+        "continue the run in --out: finished seeds and tasks are kept, the rest learned",
+        how=True,
+    )
     epochs: int = option(200, "most epochs per task")
     learning_rate: float | None = option(
         None, "initial SGD learning rate [default: the benchmark's]"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
-from blip_rl.classification.trainer import SeedResult
 from blip_rl.core.metrics import acc_bwt, mean_std
 from blip_rl.infra.figures import matrix_figure, matrix_mean
-from blip_rl.infra.rundir import RunFolder
+from blip_rl.infra.rundir import RunFolder, open_run
 from blip_rl.infra.tables import matrix_lines
 
 if TYPE_CHECKING:
@@ -18,6 +18,33 @@ if TYPE_CHECKING:
 
 Matrix = list[list[float | None]]
 """A[i][j]: test accuracy (%) on task j after task i, ``None`` above the diagonal."""
+
+
+@dataclass
+class SeedResult:
+    """One seed's accuracies so far: A[i][j] (test accuracy, fraction) for j <= i (``None``
+    elsewhere, and in the rows of tasks not learned yet), the epochs run and the strategy's
+    report of each task learned, and the seconds spent learning them."""
+
+    seed: int
+    acc_matrix: list[list[float | None]]
+    epochs: list[int]
+    reports: list[dict[str, Any]]
+    wall_time_s: float = 0.0
+
+    @classmethod
+    def start(cls, seed: int, tasks: int) -> SeedResult:
+        """A seed that has learned none of its ``tasks`` yet."""
+        return cls(seed, [[None] * tasks for _ in range(tasks)], [], [])
+
+    @property
+    def tasks_done(self) -> int:
+        return len(self.epochs)
+
+    @property
+    def percent(self) -> list[list[float | None]]:
+        """The accuracy matrix in percent (``None`` above the diagonal)."""
+        return [[None if a is None else 100 * a for a in row] for row in self.acc_matrix]
 
 
 @dataclass(frozen=True)
@@ -155,3 +182,8 @@ def accuracy_figure(run: ClassifyRun) -> Figure:
     results = run.results
     title = f"{results.benchmark} / {run.method}: accuracy (%)\n{spread_text(results)}"
     return matrix_figure(matrix_mean(results.acc_matrix), run.tasks, title, 100.0)
+
+
+def open_classify_run(folder: Path) -> ClassifyRun:
+    """The classify run in ``folder``; ``ValueError`` naming it if it holds none."""
+    return cast(ClassifyRun, open_run(folder, (ClassifyRun,)))

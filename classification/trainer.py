@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,8 +14,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from blip_rl.classification.benchmarks import Benchmark, Split, Task
+from blip_rl.classification.checkpoints import restore_seed, save_seed
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.nets import MultiHeadNet, build_net
+from blip_rl.classification.results import SeedResult
 from blip_rl.core.capacity import one_line as bits_line
 from blip_rl.core.fisher import sampled_log_prob
 from blip_rl.core.methods import make_strategy
@@ -29,19 +33,6 @@ FISHER_BATCH = 256
 TaskEndHook = Callable[[int, MultiHeadNet, list[float | None], dict[str, Any]], None]
 """Called after task k with (k, the model, A[k] = test accuracy (fraction) of each task so far,
 the strategy's task-end report)."""
-
-
-@dataclass
-class SeedResult:
-    seed: int
-    acc_matrix: list[list[float | None]]  # fractions, A[i][j] for j <= i
-    epochs: list[int]
-    reports: list[dict[str, Any]]
-
-    @property
-    def percent(self) -> list[list[float | None]]:
-        """The accuracy matrix in percent (``None`` above the diagonal)."""
-        return [[None if a is None else 100 * a for a in row] for row in self.acc_matrix]
 
 
 def batches(
@@ -83,12 +74,14 @@ def fit(
     lr: float,
     device: torch.device,
     gen: torch.Generator,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
     """Train head ``task`` and the shared layers with SGD and the paper's plateau schedule;
     restore the best-validation weights. Returns the number of epochs run.
 
     Raises:
         NumericalFault: a NaN or inf loss; the step was not taken.
+        TaskStopped: ``stop`` said so (it is asked after every batch).
     """
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
     best_loss, _ = evaluate(model, task, split, val_idx, device)
@@ -104,6 +97,8 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if stop is not None and stop():
+                    raise TaskStopped
             val_loss, _ = evaluate(model, task, split, val_idx, device)
             if val_loss < best_loss:
                 best_loss, patience = val_loss, cfg.learning_rate_patience
@@ -121,20 +116,42 @@ def fit(
     return epochs_run
 
 
+@dataclass(frozen=True)
+class SeedRun:
+    """Where one seed's progress goes.
+
+    Attributes:
+        on_task_end: called after each task (the bits file and W&B, see :data:`TaskEndHook`).
+        checkpoints: the seed's checkpoint folder: a checkpoint after each task, and the seed
+            continues from the newest one found there (``None``: none written or read).
+        stop: asked after every training batch; when it says so the seed stops
+            (:class:`TaskStopped`), its unfinished task lost, its finished ones checkpointed.
+    """
+
+    on_task_end: TaskEndHook | None = None
+    checkpoints: Path | None = None
+    stop: Callable[[], bool] | None = None
+
+
+class TaskStopped(Exception):
+    """A seed's learning given up mid-task because its :attr:`SeedRun.stop` said so."""
+
+
 def run_seed(
     cfg: ClassifyConfig,
     bench: Benchmark,
     tasks: list[Task],
     seed: int,
     device: torch.device,
-    on_task_end: TaskEndHook | None = None,
+    run: SeedRun = SeedRun(),
 ) -> SeedResult:
-    """Build the benchmark's net and ``cfg.method``'s strategy for ``seed``; learn ``tasks``."""
+    """Build the benchmark's net and ``cfg.method``'s strategy for ``seed``; learn ``tasks``
+    (those not in ``run.checkpoints`` yet)."""
     torch.manual_seed(seed)
     model = build_net(bench.net, tuple(tasks[0].train.x.shape[1:]), cfg.blip.bits).to(device)
     cfg = cfg.resolved()  # the benchmark's lr and Fisher prior where none was given
     strategy = make_strategy(cfg.method, model, blip=cfg.blip, ewc=cfg.ewc, packnet=cfg.packnet)
-    return learn_sequence(model, strategy, tasks, cfg, cfg.learning_rate, seed, device, on_task_end)
+    return learn_sequence(model, strategy, tasks, cfg, cfg.learning_rate, seed, device, run)
 
 
 def learn_task(
@@ -146,6 +163,7 @@ def learn_task(
     lr: float,
     device: torch.device,
     gen: torch.Generator,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Task ``k``: train it (and retrain after pruning, for PackNet), then the strategy's task
     end on its training samples. Returns the epochs run and the strategy's report."""
@@ -154,12 +172,12 @@ def learn_task(
     val_idx, train_idx = order[:n_val], order[n_val:]
     split = (task.train, train_idx, val_idx)
     try:
-        epochs = fit(model, strategy, k, *split, cfg, lr, device, gen)
+        epochs = fit(model, strategy, k, *split, cfg, lr, device, gen, stop)
         share = strategy.retrain_share(k)
         if share > 0:  # PackNet: prune, then retrain with what is kept
             strategy.on_retrain_start(k)
             budget = replace(cfg, epochs=max(1, round(share * epochs)))
-            epochs += fit(model, strategy, k, *split, budget, lr, device, gen)
+            epochs += fit(model, strategy, k, *split, budget, lr, device, gen, stop)
         fisher_idx = train_idx[: cfg.fisher_samples]
         report = strategy.on_task_end(
             k,
@@ -179,38 +197,57 @@ def learn_sequence(
     lr: float,
     seed: int,
     device: torch.device,
-    on_task_end: TaskEndHook | None = None,
+    run: SeedRun = SeedRun(),
 ) -> SeedResult:
-    """Learn ``tasks`` in order; A[i][j] (test accuracy, fraction) after each task.
+    """Learn ``tasks`` in order, from the newest checkpoint in ``run.checkpoints`` if there
+    is one; A[i][j] (test accuracy, fraction) after each task.
 
     Raises:
         NumericalFault: a NaN or inf loss or Fisher, naming the task; nothing was updated
             with it.
+        TaskStopped: ``run.stop`` said so.
+        CheckpointError: ``run.checkpoints`` holds checkpoints, but none that is intact and
+            fits.
     """
     gen = torch.Generator().manual_seed(seed)
     n = len(tasks)
-    acc: list[list[float | None]] = [[None] * n for _ in range(n)]
-    epochs, reports = [], []
-    for k, task in enumerate(tasks):
-        model.add_head(task.classes)
+    result = None
+    if run.checkpoints is not None:
+        result = restore_seed(run.checkpoints, model, strategy, gen, tasks)
+    if result is None:
+        result = SeedResult.start(seed, n)
+    elif result.tasks_done < n:
+        log.info("seed %d: tasks 0..%d restored, continuing", seed, result.tasks_done - 1)
+    for k in range(result.tasks_done, n):
+        started = time.perf_counter()
+        model.add_head(tasks[k].classes)
         strategy.on_task_start(k, n)
-        ran, report = learn_task(model, strategy, k, task, cfg, lr, device, gen)
-        epochs.append(ran)
-        reports.append(report)
+        ran, report = learn_task(model, strategy, k, tasks[k], cfg, lr, device, gen, run.stop)
+        result.epochs.append(ran)
+        result.reports.append(report)
         for j in range(k + 1) if strategy.continual else (k,):
             all_test = torch.arange(len(tasks[j].test))
             with strategy.evaluating(j):
-                acc[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]
-        log.info(
-            "seed %d  task %d of 0..%d %-12s %3d epochs  accuracy now: %s  %s",
-            seed,
-            k,
-            n - 1,
-            task.name,
-            ran,
-            " ".join(f"{100 * a:.1f}" for a in acc[k][: k + 1]),
-            bits_line(report),
-        )
-        if on_task_end is not None:
-            on_task_end(k, model, acc[k], report)
-    return SeedResult(seed, acc, epochs, reports)
+                result.acc_matrix[k][j] = evaluate(model, j, tasks[j].test, all_test, device)[1]
+        result.wall_time_s += time.perf_counter() - started
+        log_task(result, tasks, report)
+        if run.on_task_end is not None:
+            run.on_task_end(k, model, result.acc_matrix[k], report)
+        if run.checkpoints is not None:  # last: a checkpoint means the task is all recorded
+            save_seed(run.checkpoints, model, strategy, gen, result)
+    return result
+
+
+def log_task(result: SeedResult, tasks: list[Task], report: dict[str, Any]) -> None:
+    """One line on the task ``result`` has just learned: its epochs, the accuracies now."""
+    k = result.tasks_done - 1
+    log.info(
+        "seed %d  task %d of 0..%d %-12s %3d epochs  accuracy now: %s  %s",
+        result.seed,
+        k,
+        len(tasks) - 1,
+        tasks[k].name,
+        result.epochs[k],
+        " ".join(f"{100 * a:.1f}" for a in result.acc_matrix[k][: k + 1]),
+        bits_line(report),
+    )

@@ -16,9 +16,9 @@ POINT is ``kind:n``:
 import os
 import signal
 
-import blip_rl.agents.checkpoint
 import blip_rl.agents.trainer
 import blip_rl.core.blip
+import blip_rl.infra.checkpoints
 import blip_rl.infra.files
 
 
@@ -59,7 +59,7 @@ def arm(point: str) -> None:
         kill_on_call(blip_rl.agents.trainer, "evaluate_task", n)
     elif kind == "checkpoint":
         writes = [0]
-        original = blip_rl.agents.checkpoint.atomic_write_bytes
+        original = blip_rl.infra.checkpoints.atomic_write_bytes
 
         def write(path, data):
             original(path, data)
@@ -68,7 +68,7 @@ def arm(point: str) -> None:
                 if writes[0] == n:
                     die()
 
-        blip_rl.agents.checkpoint.atomic_write_bytes = write
+        blip_rl.infra.checkpoints.atomic_write_bytes = write
     elif kind == "consolidate":
         kill_on_call(blip_rl.core.blip, "consolidate_layer", n)
     elif kind == "fsync":

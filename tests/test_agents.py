@@ -15,12 +15,12 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from blip_rl import Blip, BlipConfig, blip_layers
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
-from blip_rl.agents.checkpoint import read_checkpoint
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import ContinualTrainer, TaskLinearSchedule, resampled_log_likelihood
 from blip_rl.commands.main import main
 from blip_rl.core.clip import freeze_radius
 from blip_rl.envs import get_game, make_env
+from blip_rl.infra.checkpoints import read_checkpoint
 from tests.cli import assert_one_line_error, run_cli
 
 TINY = [

@@ -241,7 +241,7 @@ CATALOGUE = [
          "expected a pickled dict with b'data' (N x 3072 uint8) and b'labels'",
          setup=idx_file_as_cifar_batch),
     case("classify-existing-out", ["classify", "--out", "classify"],
-         "--out 'classify' already holds results.json; choose another --out"),
+         "--out 'classify' is not empty; pass --resume to continue that run"),
     case("heatmap-unknown-layer", ["heatmap", "train", "--layer", "nosuch"],
          "unknown tensor 'nosuch'; choose from: features_extractor.cnn.0.weight", ", all"),
     case("heatmap-unknown-seed", ["heatmap", "train", "--seed", "9"],

@@ -197,5 +197,5 @@ def test_an_existing_run_is_never_overwritten(tmp_path):
     out.mkdir()
     (out / "results.json").write_text("{}")
     proc = run_cli("classify", "--out", str(out), cwd=tmp_path)
-    assert proc.returncode == 2 and "already holds results.json" in proc.stderr
+    assert proc.returncode == 2 and "is not empty; pass --resume" in proc.stderr
     assert (out / "results.json").read_text() == "{}"

@@ -4,10 +4,11 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from scipy.io import savemat
 
-from blip_rl.classification import data
+from blip_rl.classification import benchmarks, data
 from blip_rl.classification.benchmarks import get_benchmark
 from tests.datafiles import write_cifar10, write_idx, write_mnist
 
@@ -106,3 +107,51 @@ def test_file_benchmarks_need_a_data_dir(tmp_path):
         get_benchmark("cifar").build(None)
     with pytest.raises(data.DataError, match="is not a directory"):
         get_benchmark("cifar").build(tmp_path / "nowhere")
+
+
+@pytest.fixture
+def no_system_fashion(tmp_path, monkeypatch):
+    """Debian's Fashion-MNIST folder pointed at an empty one, so tests see only their files."""
+    monkeypatch.setattr(benchmarks, "FASHION_MNIST_SYSTEM", tmp_path / "no-system-copy")
+
+
+def test_fmnist5_reads_the_data_dir_first(tmp_path, no_system_fashion):
+    write_mnist(tmp_path / "data" / "fashion-mnist", per_class=4)
+    tasks = get_benchmark("fmnist5").build(tmp_path / "data")
+    assert [t.name for t in tasks] == [f"fmnist-{k}" for k in range(5)]
+    assert [t.classes for t in tasks] == [2] * 5 and len(tasks[0].train) == 8
+
+
+def test_pfmnist_falls_back_to_the_debian_folder(tmp_path, monkeypatch):
+    system = tmp_path / "usr-share-datasets-fashion-mnist"
+    write_mnist(system, per_class=3)
+    monkeypatch.setattr(benchmarks, "FASHION_MNIST_SYSTEM", system)
+    tasks = get_benchmark("pfmnist").build(None)  # no --data-dir
+    assert len(tasks) == 10 and all(t.classes == 10 for t in tasks)
+    assert len(get_benchmark("pfmnist").build(tmp_path)) == 10  # a --data-dir without them
+
+
+def test_missing_fashion_mnist_says_how_to_get_it(tmp_path, no_system_fashion):
+    with pytest.raises(data.DataError) as e:
+        get_benchmark("fmnist5").build(tmp_path)
+    message = str(e.value)
+    assert "apt-get install dataset-fashion-mnist" in message and str(tmp_path) in message
+
+
+def test_the_five_datasets_fashion_member_is_not_mnist(tmp_path, no_system_fashion):
+    # MNIST's files in the data folder itself must not be read as Fashion-MNIST
+    write_mnist(tmp_path, per_class=2)
+    with pytest.raises(data.DataError, match="Fashion-MNIST not found"):
+        benchmarks.fashion_mnist(tmp_path, own_folder=False)
+
+
+@pytest.mark.skipif(
+    not (benchmarks.FASHION_MNIST_SYSTEM / "train-images-idx3-ubyte.gz").is_file(),
+    reason=f"real Fashion-MNIST not installed (`make data`: {benchmarks.FASHION_MNIST_INSTALL})",
+)
+def test_real_fashion_mnist_from_the_debian_package():
+    tasks = get_benchmark("fmnist5").build(None)
+    assert [len(t.train) for t in tasks] == [12_000] * 5
+    assert [len(t.test) for t in tasks] == [2_000] * 5
+    assert tasks[0].train.x.shape[1:] == (1, 28, 28) and tasks[0].train.x.dtype == torch.uint8
+    assert all(torch.bincount(t.train.y).tolist() == [6_000, 6_000] for t in tasks)

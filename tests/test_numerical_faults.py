@@ -10,8 +10,8 @@ import torch
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 import blip_rl.agents.trainer as trainer
-from blip_rl.agents.checkpoint import latest_checkpoint
 from blip_rl.commands.main import main
+from blip_rl.infra.checkpoints import latest_checkpoint
 from tests.cli import TWO_TASKS as RUN
 
 

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import logging
-import time
+import shlex
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from blip_rl.classification.benchmarks import Task, get_benchmark
+from blip_rl.classification.checkpoints import saved_result, seed_folder
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.recorder import SeedRecorder
-from blip_rl.classification.results import format_results, summarize
-from blip_rl.classification.trainer import run_seed
+from blip_rl.classification.results import (
+    SeedResult,
+    format_results,
+    open_classify_run,
+    summarize,
+)
+from blip_rl.classification.trainer import SeedRun, TaskStopped, run_seed
 from blip_rl.commands.command import Command
 from blip_rl.core.numerics import NumericalFault
+from blip_rl.infra.checkpoints import CheckpointError, latest_checkpoint
 from blip_rl.infra.device import resolve_device
 from blip_rl.infra.files import write_error, write_json
-from blip_rl.infra.flags import fail
+from blip_rl.infra.flags import fail, resumed_config
+from blip_rl.infra.interrupt import DeferredInterrupt
 from blip_rl.infra.rundir import default_run_dir
 from blip_rl.infra.runlock import RunWriter
 from blip_rl.infra.versions import record_session, session_record
@@ -32,29 +41,54 @@ def sequence_line(cfg: ClassifyConfig) -> str:
 
 
 def run(cfg: ClassifyConfig, prog: str) -> int:
-    """Every seed in turn; exit 0, 1 on a numerical fault or a failed write, 2 on bad input."""
+    """Every seed in turn; exit 0, 1 on a numerical fault or a failed write, 2 on bad input,
+    128 + signal when stopped."""
+    with DeferredInterrupt("stopping after the current batch; finished tasks are saved") as stop:
+        return _run(cfg, prog, stop)
+
+
+def _run(cfg: ClassifyConfig, prog: str, stop: DeferredInterrupt) -> int:
     try:
         device = resolve_device(cfg.device)
-        bench = get_benchmark(cfg.benchmark)
+        if cfg.resume and cfg.out is None:
+            raise ValueError("--resume needs --out, the run directory to continue")
         seeds = "-".join(map(str, cfg.seeds))
         out = Path(cfg.out) if cfg.out else default_run_dir(cfg.benchmark, cfg.method, seeds)
-        tasks = bench.build(Path(cfg.data_dir) if cfg.data_dir else None)
         writer = RunWriter(out)
-    except ValueError as e:  # includes DataError, a missing or malformed data file
+    except ValueError as e:
         fail(prog, str(e))
     with writer:
-        if (out / "results.json").exists():
-            fail(prog, f"--out {str(out)!r} already holds results.json; choose another --out")
         try:
-            return _classify(cfg.resolved(), prog, out, tasks, device)
+            cfg = resumed_config(ClassifyConfig, out, cfg, "classify") if cfg.resume else cfg
+            if cfg.resume and (out / "results.json").exists():
+                print(format_results(open_classify_run(out).results))
+                print(f"run: {out} (finished already: nothing to do)")
+                return 0
+            if not cfg.resume and not writer.is_empty():
+                raise ValueError(
+                    f"--out {str(out)!r} is not empty; pass --resume to continue that run "
+                    "or choose another --out"
+                )
+            tasks = get_benchmark(cfg.benchmark).build(Path(cfg.data_dir) if cfg.data_dir else None)
+        except ValueError as e:  # includes DataError, a missing or malformed data file
+            writer.discard_if_empty()
+            fail(prog, str(e))
+        try:
+            return _classify(cfg.resolved(), prog, out, tasks, device, stop)
         except OSError as e:  # a full disk, a read-only file system, a file size limit
             fail(prog, write_error(e), status=1)
 
 
 def _classify(
-    cfg: ClassifyConfig, prog: str, out: Path, tasks: list[Task], device: torch.device
+    cfg: ClassifyConfig,
+    prog: str,
+    out: Path,
+    tasks: list[Task],
+    device: torch.device,
+    stop: DeferredInterrupt,
 ) -> int:
-    write_json(out / "config.json", asdict(cfg))
+    if not cfg.resume:
+        write_json(out / "config.json", asdict(cfg))
     session = session_record(str(device), torch.get_num_threads(), step=0)
     record_session(out, session)
     log.info(
@@ -67,27 +101,51 @@ def _classify(
         session["torch_threads"],
         out,
     )
-    start = time.perf_counter()
     names = [t.name for t in tasks]
     results = []
     for seed in cfg.seeds:
         try:
-            recorder = SeedRecorder(cfg, out, seed, names)
-        except ValueError as e:
-            fail(prog, str(e))
-        result = None
-        try:
-            result = run_seed(cfg, get_benchmark(cfg.benchmark), tasks, seed, device, recorder)
+            results.append(_learn_seed(cfg, out, tasks, seed, device, stop))
         except NumericalFault as e:
             fail(prog, f"seed {seed}: {e}", status=1)
-        finally:
-            recorder.finish(result)
-        results.append(result)
-    summary = summarize(cfg.benchmark, cfg.method, names, results, time.perf_counter() - start)
+        except CheckpointError as e:
+            fail(prog, f"seed {seed}: {e}")
+        except TaskStopped:
+            kept = latest_checkpoint(seed_folder(out, seed))
+            saved = f"tasks 0..{kept.step - 1} saved in {kept.path}" if kept else "no task done"
+            resume = f"blip-rl classify --out {shlex.quote(str(out))} --resume"
+            sys.stderr.write(f"{prog}: stopped in seed {seed} ({saved}); resume with: {resume}\n")
+            return stop.exit_code
+    seconds = sum(r.wall_time_s for r in results)
+    summary = summarize(cfg.benchmark, cfg.method, names, results, seconds)
     write_json(out / "results.json", summary.to_dict())
     print(format_results(summary))
     print(f"results: {out / 'results.json'}")
     return 0
+
+
+def _learn_seed(
+    cfg: ClassifyConfig,
+    out: Path,
+    tasks: list[Task],
+    seed: int,
+    device: torch.device,
+    stop: DeferredInterrupt,
+) -> SeedResult:
+    """Seed ``seed``, learned or continued from its checkpoints; a seed whose checkpoints
+    hold every task is only read back (its W&B run was finished then)."""
+    folder = seed_folder(out, seed)
+    done = saved_result(folder)
+    if done is not None and done.tasks_done == len(tasks):
+        return done
+    recorder = SeedRecorder(cfg, out, seed, [t.name for t in tasks])
+    result = None
+    try:
+        run = SeedRun(recorder, folder, lambda: stop.requested)
+        result = run_seed(cfg, get_benchmark(cfg.benchmark), tasks, seed, device, run)
+    finally:
+        recorder.finish(result)
+    return result
 
 
 COMMAND = Command(
@@ -98,5 +156,6 @@ COMMAND = Command(
         "                                      # digits5, offline (scikit-learn's digits)",
         "--benchmark mnist5 --data-dir ~/data/mnist --seeds 0,1,2,3,4",
         "--benchmark pdigits --method ewc --epochs 20",
+        "--out runs/my_run --resume            # continue a stopped run",
     ),
 )

@@ -16,14 +16,6 @@ from PIL import Image
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import set_random_seed
 
-from blip_rl.agents.checkpoint import (
-    NAME,
-    Checkpoint,
-    CheckpointError,
-    first_line,
-    latest_checkpoint,
-    read_checkpoint,
-)
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.evaluation import EVAL_POLICIES, evaluate_task
 from blip_rl.agents.model import new_model
@@ -35,6 +27,14 @@ from blip_rl.core.methods import make_strategy
 from blip_rl.core.options import argument, option
 from blip_rl.core.strategy import Strategy
 from blip_rl.envs import Game
+from blip_rl.infra.checkpoints import (
+    NAME,
+    Checkpoint,
+    CheckpointError,
+    first_line,
+    latest_checkpoint,
+    read_checkpoint,
+)
 from blip_rl.infra.device import DEVICES, resolve_device
 from blip_rl.infra.files import atomic_write_bytes, check_writable_dir, write_error
 from blip_rl.infra.flags import fail

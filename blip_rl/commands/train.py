@@ -16,7 +16,7 @@ from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.observers import RunObserver, WandbObserver
 from blip_rl.agents.progress import Heartbeat, TerminalProgress
 from blip_rl.agents.resources import check_resources
-from blip_rl.agents.rundir import open_train_run, resumed_config
+from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.summary import format_summary
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.commands.command import Command
@@ -24,7 +24,7 @@ from blip_rl.core.numerics import NumericalFault
 from blip_rl.envs.games import SUITES
 from blip_rl.infra.device import resolve_device
 from blip_rl.infra.files import write_error, write_json
-from blip_rl.infra.flags import fail
+from blip_rl.infra.flags import fail, resumed_config
 from blip_rl.infra.interrupt import DeferredInterrupt, Interrupted
 from blip_rl.infra.rundir import default_run_dir
 from blip_rl.infra.runlock import RunWriter
@@ -116,7 +116,7 @@ def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
         observers: list[RunObserver] = []
         try:
             given = cfg
-            cfg = resumed_config(out, cfg) if cfg.resume else cfg.resolved()
+            cfg = resumed_config(TrainConfig, out, cfg, "train") if cfg.resume else cfg.resolved()
             if not cfg.resume and not writer.is_empty():
                 raise ValueError(
                     f"--out {str(out)!r} is not empty; pass --resume to continue that run "

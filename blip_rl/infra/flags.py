@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import types
 import typing
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
+from blip_rl.infra.files import read_checked
 from blip_rl.infra.jsontypes import matches, mismatch
+
+Config = TypeVar("Config")
 
 
 class Parser(argparse.ArgumentParser):
@@ -200,6 +205,32 @@ def flat_values(config: Any) -> dict[str, Any]:
         value = getattr(config, f.name)
         values.update(flat_values(value) if dataclasses.is_dataclass(value) else {f.name: value})
     return values
+
+
+def resumed_config(cls: type[Config], out: Path, given: Config, command: str) -> Config:
+    """The resolved config (``cls``, with ``resolved()``, ``resume``, ``device`` and ``out``)
+    of the ``command`` run in ``out``; a setting given now (not at its default) must agree
+    with it, but for how the run is carried out (its ``how`` settings); the device is the
+    one given now."""
+    path = out / "config.json"
+    if not path.exists():
+        raise ValueError(f"--out {str(out)!r} holds no run to resume (no config.json)")
+    data = read_checked(path)  # CorruptFile names the file itself
+    try:
+        saved = config_from_dict(cls, json.loads(data)).resolved()
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"--out {str(out)!r} holds no {command} run to resume ({e})") from None
+    defaults, now, then = flat_values(cls()), flat_values(given), flat_values(saved)
+    free = how_settings(cls)
+    for name, value in now.items():
+        if name in free or value == defaults[name] or value == then[name]:
+            continue
+        flag = "--" + name.replace("_", "-")
+        raise ValueError(
+            f"{flag} {value} differs from the run's {then[name]} (config.json); "
+            "a resumed run keeps its settings"
+        )
+    return dataclasses.replace(saved, resume=True, device=given.device, out=str(out))  # type: ignore
 
 
 def fail(prog: str, message: str, status: int = 2) -> NoReturn:

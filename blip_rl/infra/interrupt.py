@@ -27,7 +27,10 @@ class DeferredInterrupt:
     (the loop polls it) instead of raising; a second signal raises ``KeyboardInterrupt``.
     Outside the main thread, where Python delivers no signals, it does nothing."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, on_stop: str = "saving a checkpoint after the current step, then stopping"
+    ) -> None:
+        self.on_stop = on_stop  # what the first signal does, as the warning says it
         self.signal: int | None = None
         self._previous: dict[int, object] = {}
 
@@ -49,9 +52,10 @@ class DeferredInterrupt:
             raise KeyboardInterrupt
         self.signal = number
         log.warning(
-            "%s: saving a checkpoint after the current step, then stopping "
-            "(press Ctrl-C again to stop at once, losing the work since the last checkpoint)",
+            "%s: %s (press Ctrl-C again to stop at once, losing the work since the last "
+            "checkpoint)",
             signal.Signals(number).name,
+            self.on_stop,
         )
 
     @property

@@ -1,18 +1,21 @@
-"""Checkpoints of a continual RL run: ``checkpoints/<name>/{state.pt,meta.json,SHA256SUMS}``.
+"""Checkpoints of a run: ``checkpoints/<name>/{state.pt,meta.json,SHA256SUMS}``.
 
-``state.pt`` holds all a run needs to continue exactly where it was: the policy's and its
-optimizer's state dicts (BLIP buffers included), SB3's step counters, the run's progress, the
-strategy's own state (EWC), the transitions kept for the task's Fisher and the RNG states.
-It holds tensors and plain containers only and is read with ``torch.load(weights_only=True)``,
-so a crafted file cannot run code; the trainer rebuilds the model from the run's config and
-loads the state dicts into it (SB3's ``PPO.load`` would unpickle objects from a zip).
+``state.pt`` holds all a run needs to continue exactly where it was. For ``blip-rl train``:
+the policy's and its optimizer's state dicts (BLIP buffers included), SB3's step counters, the
+run's progress, the strategy's own state (EWC), the transitions kept for the task's Fisher and
+the RNG states; for ``blip-rl classify``, one seed's net, strategy, RNG states and accuracies
+after a task. It holds tensors and plain containers only and is read with
+``torch.load(weights_only=True)``, so a crafted file cannot run code; the caller rebuilds the
+model from the run's config and loads the state dicts into it (SB3's ``PPO.load`` would
+unpickle objects from a zip).
 
-``meta.json`` gives the checkpoint's env step and task, to order checkpoints without loading
-them; ``SHA256SUMS`` the checksum of both (see :mod:`blip_rl.infra.files`). A checkpoint is written
-into a temporary folder and renamed into place. Resuming takes the newest checkpoint
-whose files match their checksums and load; each broken one is reported and skipped.
-Task-end checkpoints (``task_<k>``) are kept, and the newest :data:`KEEP_MID_TASK` mid-task
-ones (``step_<n>``), so a broken newest one always has a predecessor.
+``meta.json`` gives the checkpoint's step (an env step, or a count of tasks learned) and task,
+to order checkpoints without loading them; ``SHA256SUMS`` the checksum of both (see
+:mod:`blip_rl.infra.files`). A checkpoint is written into a temporary folder and renamed into
+place. Resuming takes the newest checkpoint whose files match their checksums and load; each
+broken one is reported and skipped. Task-end checkpoints (``task_<k>``) are kept (or the newest
+``keep_tasks``), and the newest :data:`KEEP_MID_TASK` mid-task ones (``step_<n>``), so a broken
+newest one always has a predecessor.
 """
 
 from __future__ import annotations
@@ -76,9 +79,17 @@ class Checkpoint:
     state: dict[str, Any]
 
 
-def save_checkpoint(folder: Path, name: str, step: int, task: int, state: dict[str, Any]) -> Path:
-    """Write ``state`` as checkpoint ``folder/name`` at env ``step`` during ``task``; then
-    remove mid-task checkpoints but the newest :data:`KEEP_MID_TASK`."""
+def save_checkpoint(
+    folder: Path,
+    name: str,
+    step: int,
+    task: int,
+    state: dict[str, Any],
+    keep_tasks: int | None = None,
+) -> Path:
+    """Write ``state`` as checkpoint ``folder/name`` at ``step`` during ``task``; then remove
+    mid-task checkpoints but the newest :data:`KEEP_MID_TASK`, and task-end ones but the
+    newest ``keep_tasks`` (all kept if ``None``)."""
     files = {STATE: _tensor_bytes(state), META: _json_bytes({"step": step, "task": task})}
     folder.mkdir(parents=True, exist_ok=True)
     final, tmp = folder / name, folder / f".{name}.tmp"
@@ -93,10 +104,12 @@ def save_checkpoint(folder: Path, name: str, step: int, task: int, state: dict[s
     except BaseException:  # a full disk, say: no half checkpoint left, the older ones intact
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    mid_task = sorted(_steps(folder, "step_"), reverse=True)
-    for _, old in mid_task[KEEP_MID_TASK:]:
-        if is_ours(old):
-            shutil.rmtree(old)
+    for prefix, keep in (("step_", KEEP_MID_TASK), ("task_", keep_tasks)):
+        if keep is None:
+            continue
+        for _, old in sorted(_steps(folder, prefix), reverse=True)[keep:]:
+            if is_ours(old):
+                shutil.rmtree(old)
     return final
 
 
