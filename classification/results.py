@@ -3,12 +3,12 @@ seeds, their text and figure, and the run folder read back."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from blip_rl.core.metrics import acc_bwt, mean_std
+from blip_rl.core.metrics import Estimate, acc_bwt, estimate, mean_std
 from blip_rl.infra.figures import matrix_figure, matrix_mean
 from blip_rl.infra.rundir import RunFolder, open_run
 from blip_rl.infra.tables import matrix_lines
@@ -71,7 +71,9 @@ class ClassifyResults:
         acc, bwt: mean ACC and BWT over seeds (%).
         acc_std, bwt_std: their sample standard deviation over seeds (0 for one seed).
         per_seed: each seed's :class:`SeedRecord`.
-        wall_time_s: wall time of all seeds, seconds.
+        wall_time_s: time spent learning, all seeds, seconds.
+        acc_se, bwt_se: the standard errors of ``acc`` and ``bwt`` (std / sqrt(seeds)).
+        acc_ci, bwt_ci: their 95% bootstrap confidence intervals over seeds, [low, high].
     """
 
     benchmark: str
@@ -85,6 +87,17 @@ class ClassifyResults:
     bwt_std: float
     per_seed: list[SeedRecord]
     wall_time_s: float
+    acc_se: float = 0.0
+    bwt_se: float = 0.0
+    acc_ci: list[float] = field(default_factory=list)
+    bwt_ci: list[float] = field(default_factory=list)
+
+    def estimates(self) -> dict[str, Estimate]:
+        """ACC and BWT (%) over seeds with their standard errors and 95% CIs."""
+        return {
+            "acc": estimate([s.acc for s in self.per_seed]),
+            "bwt": estimate([s.bwt for s in self.per_seed]),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +111,7 @@ def summarize(
     scores = [acc_bwt(m) for m in percent]
     accs, bwts = [a for a, _ in scores], [b for _, b in scores]
     (acc, acc_std), (bwt, bwt_std) = mean_std(accs), mean_std(bwts)
+    acc_e, bwt_e = estimate(accs), estimate(bwts)
     return ClassifyResults(
         benchmark=benchmark,
         method=method,
@@ -112,6 +126,10 @@ def summarize(
             SeedRecord(r.seed, a, b, r.epochs, r.reports) for r, a, b in zip(results, accs, bwts)
         ],
         wall_time_s=seconds,
+        acc_se=acc_e.se,
+        bwt_se=bwt_e.se,
+        acc_ci=[acc_e.low, acc_e.high],
+        bwt_ci=[bwt_e.low, bwt_e.high],
     )
 
 
@@ -130,14 +148,15 @@ def format_results(results: ClassifyResults) -> str:
 
 
 def spread_text(results: ClassifyResults) -> str:
-    """``ACC 97.31 ± 0.12 %, BWT -0.21 ± 0.05 % (sample std over n = 3 seeds)``; one seed
-    has no spread: ``ACC 97.31 %, BWT -0.21 % (n = 1)``."""
+    """``ACC 97.31 ± 0.12 [97.10, 97.52] %, BWT -0.21 ± 0.05 [-0.30, -0.12] % (mean ± SE [95%
+    CI] over n = 3 seeds)``; one seed has no spread: ``ACC 97.31 %, BWT -0.21 % (n = 1)``."""
     n = len(results.seeds)
     if n == 1:
         return f"ACC {results.acc:.2f} %, BWT {results.bwt:+.2f} % (n = 1)"
+    e = results.estimates()
     return (
-        f"ACC {results.acc:.2f} ± {results.acc_std:.2f} %, BWT {results.bwt:+.2f} ± "
-        f"{results.bwt_std:.2f} % (sample std over n = {n} seeds)"
+        f"ACC {e['acc'].text(2)} %, BWT {e['bwt'].text(2, sign=True)} % "
+        f"(mean ± SE [95% CI] over n = {n} seeds)"
     )
 
 

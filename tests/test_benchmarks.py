@@ -34,6 +34,7 @@ def test_make_bench_runs_every_benchmark_script():
     scripts = {p.name for p in BENCHMARKS.glob("*.py")} - {"timing.py"}
     helpers = {  # tables, not ratios
         "plasticity_table.py",
+        "classify_table.py",
         "minatar_scores.py",
         "env_fps.py",
         "eval_noise.py",
@@ -67,3 +68,15 @@ def test_each_table_script_runs_on_a_real_run(fake_runs, script, args, expected)
     proc = run_script(BENCHMARKS / script, *(a.format(root=fake_runs) for a in args))
     assert proc.returncode == 0, proc.stderr
     assert expected in proc.stdout
+
+
+def test_the_classify_table_gives_estimates_and_paired_differences(tmp_path):
+    out = tmp_path / "blip"
+    proc = run_cli("classify", "--out", str(out), "--seeds", "0,1", "--epochs", "1",
+                   "--fisher-samples", "32", "--device", "cpu", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    proc = run_script(BENCHMARKS / "classify_table.py", "--group", "blip", str(out),
+                      "--group", "again", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"blip\s+2\s+[\d.]+ ± [\d.]+ \[[\d.]+, [\d.]+\]", proc.stdout), proc.stdout
+    assert "acc                          blip - again: +0.00 ± 0.00 [+0.00, +0.00]" in proc.stdout

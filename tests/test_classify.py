@@ -9,9 +9,11 @@ from blip_rl import Blip, BlipConfig, blip_layers
 from blip_rl.classification.benchmarks import get_benchmark
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.nets import mlp
+from blip_rl.classification.results import open_classify_run
 from blip_rl.classification.trainer import learn_sequence
 from blip_rl.commands.main import main
 from blip_rl.core.strategy import Strategy
+from blip_rl.infra.files import write_json
 from tests.cli import assert_one_line_error, run_cli
 from tests.datafiles import write_cifar10, write_cifar100, write_mnist
 
@@ -42,9 +44,15 @@ def test_every_method_runs_digits5_and_writes_results(tmp_path, method, seeds, c
     assert r["benchmark"] == "digits5" and r["method"] == method and r["seeds"] == seeds
     assert len(r["acc_matrix"]) == len(seeds) and len(r["acc_matrix"][0]) == 5
     assert r["acc_matrix"][0][0][1] is None and 0 <= r["acc_matrix"][0][4][0] <= 100
-    assert {"acc", "bwt", "acc_std", "bwt_std"} <= set(r)
+    assert {"acc", "bwt", "acc_std", "bwt_std", "acc_se", "acc_ci", "bwt_ci"} <= set(r)
     assert json.loads((out / "config.json").read_text())["method"] == method
-    assert "ACC" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ACC" in printed
+    if len(seeds) > 1:  # mean ± SE [95% bootstrap CI] over seeds, in the file and the text
+        accs = [s["acc"] for s in r["per_seed"]]
+        assert r["acc_ci"][0] <= min(accs) + 1e-9 and r["acc_ci"][1] >= max(accs) - 1e-9
+        assert r["acc_se"] == pytest.approx(abs(accs[0] - accs[1]) / 2)
+        assert "(mean ± SE [95% CI] over n = 2 seeds)" in printed
 
 
 def test_mnist5_from_tiny_idx_files(tmp_path):
@@ -199,3 +207,14 @@ def test_an_existing_run_is_never_overwritten(tmp_path):
     proc = run_cli("classify", "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 2 and "is not empty; pass --resume" in proc.stderr
     assert (out / "results.json").read_text() == "{}"
+
+
+def test_a_results_file_from_before_the_confidence_intervals_still_reads(tmp_path):
+    out = tmp_path / "run"
+    assert main(["classify", "--out", str(out), "--seeds", "0,1", *QUICK]) == 0
+    old = results(out)
+    for key in ("acc_se", "bwt_se", "acc_ci", "bwt_ci"):
+        del old[key]
+    write_json(out / "results.json", old)  # as an older blip-rl wrote it, checksum and all
+    run = open_classify_run(out)
+    assert run.results.acc_ci == [] and run.results.estimates()["acc"].n == 2

@@ -206,14 +206,23 @@ def lacks_entry(run: str | Path, e: KeyError) -> str:
 
 
 def read_record(cls: type[Record], data: Any) -> Record:
-    """A result record (a dataclass) read back from JSON: ``KeyError`` naming a missing entry,
-    ``ValueError`` naming one of the wrong type. Fields that are records themselves (or lists
+    """A result record (a dataclass) read back from JSON: ``KeyError`` naming a missing entry
+    (one with a default takes it: a record written before the field was added), ``ValueError``
+    naming one of the wrong type. Fields that are records themselves (or lists
     or dicts of them) are read the same way."""
     if not isinstance(data, dict):
         raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
-    values = {f.name: _read(hints[f.name], data[f.name], f.name) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {
+        f.name: _read(hints[f.name], data[f.name], f.name)
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name in data or not has_default(f)  # a field added since keeps its default
+    }
     return cls(**values)
+
+
+def has_default(f: dataclasses.Field) -> bool:
+    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
 
 
 def _read(tp: Any, value: Any, name: str) -> Any:
