@@ -16,7 +16,7 @@ HEADLINE = re.compile(r"^[^:]+: [-+.\deE]+ \(target [<>]= [\d.]+\)$")
 @pytest.mark.parametrize(
     "script, args",
     [
-        ("ppo_overhead.py", ["--suite", "minatar", "--steps", "400", "--repeats", "1"]),
+        ("ppo_overhead.py", ["--suite", "minatar", "--steps", "400", "--pairs", "2"]),
         ("fisher.py", ["--samples", "64", "--chunk", "32", "--repeats", "1"]),
         ("state_bytes.py", []),
         ("consolidation.py", ["--suite", "minatar", "--steps", "400", "--repeats", "1"]),

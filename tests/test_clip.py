@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from blip_rl import Blip, BlipConfig, BlipConv2d, BlipLinear, quantize
-from blip_rl.core.clip import freeze_radius
+from blip_rl.core.clip import BlipClip, clip_, freeze_radius
 
 
 def random_state(layer, bits, gen):
@@ -77,3 +77,24 @@ def test_paper_radius_is_two_to_minus_s_and_zero_when_fully_frozen():
     r = freeze_radius(s, 20, strict=False)
     assert r.tolist() == [1.0, 0.5, 2.0**-5, 2.0**-19, 0.0]
     assert freeze_radius(s, 20, strict=True).tolist()[-1] == 0.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(bits=st.integers(1, 20), strict=st.booleans(), seed=st.integers(0, 2**31))
+def test_the_all_tensors_clip_is_each_tensors_clamp_bit_for_bit(bits, strict, seed):
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    layers = [BlipConv2d(2, 3, 2, bits=bits), BlipLinear(4, 3, bits=bits)]
+    model = nn.Sequential(*layers)
+    for layer in layers:
+        random_state(layer, bits, gen)
+    for p in model.parameters():  # moved anywhere, out of range and to the edges too
+        with torch.no_grad():
+            p.add_(torch.randn(p.shape, generator=gen) * p.abs().max() * 4)
+    expected = []
+    for layer in layers:
+        for name, param, bound in layer.blip_tensors():
+            expected.append(param.detach().clone())
+            clip_(expected[-1], layer.center(name), layer.frozen_bits(name), bound, bits, strict)
+    BlipClip(model, strict)()
+    assert all(torch.equal(p, e) for p, e in zip(model.parameters(), expected))
