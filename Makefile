@@ -4,7 +4,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-all lint bench data
+.PHONY: install demo test test-all lint bench bench-gpu data
 
 install: $(VENV)/.installed
 
@@ -45,3 +45,8 @@ bench: install
 	$(BIN)/python benchmarks/fisher.py
 	$(BIN)/python benchmarks/state_bytes.py
 	$(BIN)/python benchmarks/consolidation.py
+
+# On a lent GPU (at most ~8 minutes): CUDA, BLIP and plain SB3 PPO env-steps/s on the Atari
+# trunk (subproc, 16 envs) and their ratio, the Fisher on the GPU, a two-game Atari run.
+bench-gpu: install
+	$(BIN)/python benchmarks/gpu_check.py --device cuda

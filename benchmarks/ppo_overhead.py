@@ -31,13 +31,22 @@ from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES, resolve_device
 
 N_ENVS = 16
+PAPER_PPO = PPOConfig()
+"""The paper's PPO settings (16 envs x 125 steps, 4 epochs x 8 minibatches)."""
 
 
-def build(suite: str, blip: bool, device: str = "cpu", vec_env: str = "dummy") -> PPO:
+def build(
+    suite: str,
+    blip: bool,
+    device: str = "cpu",
+    vec_env: str = "dummy",
+    n_envs: int = N_ENVS,
+    ppo: PPOConfig = PAPER_PPO,
+) -> PPO:
     """A PPO agent on the suite's first game; BLIP's hooks stay alive with its optimizer."""
     game = get_game(SUITES[suite].games[0], SUITES[suite].platform)
-    env = make_env(game, N_ENVS, seed=0, train=True, vec_env=vec_env)
-    kwargs = {**PPOConfig().sb3_kwargs(N_ENVS), "seed": 0, "device": resolve_device(device)}
+    env = make_env(game, n_envs, seed=0, train=True, vec_env=vec_env)
+    kwargs = {**ppo.sb3_kwargs(n_envs), "seed": 0, "device": resolve_device(device)}
     if not blip:
         policy_kwargs = {
             "features_extractor_class": BlipTrunk,
@@ -63,14 +72,23 @@ def steps_per_second(model: PPO, steps: int) -> float:
 
 
 def pair_ratios(
-    suite: str, steps: int, pairs: int, device: str, vec_env: str
+    suite: str,
+    steps: int,
+    pairs: int,
+    device: str,
+    vec_env: str,
+    n_envs: int = N_ENVS,
+    ppo: PPOConfig = PAPER_PPO,
 ) -> tuple[list[float], list[float]]:
     """Env-steps/s of plain SB3 PPO and of BLIP PPO on ``suite``, ``pairs`` of each: pair i
     runs the two back to back (plain first in even pairs, BLIP first in odd ones), so the
     ratio of a pair sees the same machine load, and drift cancels over pairs."""
-    models = {name: build(suite, name == "blip", device, vec_env) for name in ("plain", "blip")}
+    models = {
+        name: build(suite, name == "blip", device, vec_env, n_envs, ppo)
+        for name in ("plain", "blip")
+    }
     for model in models.values():  # warm-up: first rollout, allocator, caches
-        model.learn(N_ENVS * PPOConfig().n_steps)
+        model.learn(n_envs * ppo.n_steps)
     fps: dict[str, list[float]] = {"plain": [], "blip": []}
     for i in range(pairs):
         for name in ("plain", "blip") if i % 2 == 0 else ("blip", "plain"):

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.cli import run_cli, run_script
 from tests.test_agents import TINY
@@ -35,6 +36,7 @@ def test_make_bench_runs_every_benchmark_script():
     helpers = {  # tables, not ratios
         "plasticity_table.py",
         "classify_table.py",
+        "gpu_check.py",  # make bench-gpu
         "minatar_scores.py",
         "env_fps.py",
         "eval_noise.py",
@@ -80,3 +82,29 @@ def test_the_classify_table_gives_estimates_and_paired_differences(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"blip\s+2\s+[\d.]+ ± [\d.]+ \[[\d.]+, [\d.]+\]", proc.stdout), proc.stdout
     assert "acc                          blip - again: +0.00 ± 0.00 [+0.00, +0.00]" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_gpu_check_runs_every_step_on_cpu_with_tiny_budgets(tmp_path):
+    proc = run_script(
+        BENCHMARKS / "gpu_check.py", "--device", "cpu", "--vec-env", "dummy", "--n-envs", "2",
+        "--n-steps", "32", "--steps", "64", "--pairs", "1", "--fisher-samples", "64",
+        "--run-steps", "64", "--eval-episodes", "1", "--eval-max-steps", "50",
+        "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(": ", 1) for line in proc.stdout.splitlines() if ": " in line)
+    for name in ("BLIP PPO / plain SB3 PPO", "Fisher / batched forward+backward"):
+        assert float(lines[name]) > 0
+    assert lines["train run"].startswith("exit 0") and "ACC" in proc.stdout
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_the_gpu_check_refuses_in_one_line_without_a_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    proc = run_script(BENCHMARKS / "gpu_check.py")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "gpu_check: --device cuda asked for, but no CUDA GPU is available; use cpu or auto"
+    )
