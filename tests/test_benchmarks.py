@@ -1,6 +1,7 @@
 """Every `make bench` script runs and ends with its headline ratio (tiny budgets: the numbers
 themselves are measured by `make bench`, not here)."""
 
+import json
 import re
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def test_make_bench_runs_every_benchmark_script():
         "plasticity_table.py",
         "classify_table.py",
         "gpu_check.py",  # make bench-gpu
+        "first_task_bits.py",
         "minatar_scores.py",
         "env_fps.py",
         "eval_noise.py",
@@ -62,6 +64,7 @@ def fake_runs(tmp_path_factory):
         ("eval_noise.py", ["{root}/blip", "--episodes", "4"], "blip, task_1, fake_b, greedy, 4"),
         ("next_task_diagnostic.py", ["{root}/blip", "--samples", "64"],
          "features_extractor.cnn.3, "),
+        ("first_task_bits.py", ["{root}/blip"], "paper preset  f0 5e-18 (before)  features_"),
         ("plasticity_table.py", ["--scratch", "{root}/scratch", "--group", "blip", "{root}/blip",
                                  "--group", "again", "{root}/blip"], "blip - again: +0.000"),
     ],
@@ -107,4 +110,15 @@ def test_the_gpu_check_refuses_in_one_line_without_a_gpu():
     assert proc.returncode == 1
     assert proc.stderr.strip() == (
         "gpu_check: --device cuda asked for, but no CUDA GPU is available; use cpu or auto"
+    )
+
+
+def test_first_task_bits_refreezes_the_runs_own_first_task_exactly(fake_runs):
+    proc = run_script(BENCHMARKS / "first_task_bits.py", str(fake_runs / "blip"))
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("default       f0 x 62^2"))
+    summary = json.loads((fake_runs / "blip" / "summary.json").read_text())
+    # the run froze with the default rule and the corrected prior: the same bits again
+    assert float(line.split(" all ")[1]) == pytest.approx(
+        20 * summary["frozen_fraction"][0], abs=0.01
     )
