@@ -39,6 +39,7 @@ def test_make_bench_runs_every_benchmark_script():
         "classify_table.py",
         "gpu_check.py",  # make bench-gpu
         "first_task_bits.py",
+        "method_memory.py",
         "minatar_scores.py",
         "env_fps.py",
         "eval_noise.py",
@@ -65,6 +66,7 @@ def fake_runs(tmp_path_factory):
         ("next_task_diagnostic.py", ["{root}/blip", "--samples", "64"],
          "features_extractor.cnn.3, "),
         ("first_task_bits.py", ["{root}/blip"], "paper preset  f0 5e-18 (before)  features_"),
+        ("method_memory.py", ["{root}/blip"], "blip, blip, 2, 9.00"),
         ("plasticity_table.py", ["--scratch", "{root}/scratch", "--group", "blip", "{root}/blip",
                                  "--group", "again", "{root}/blip"], "blip - again: +0.000"),
     ],
