@@ -15,6 +15,14 @@ from blip_rl.core.packnet import PackNetConfig
 from blip_rl.infra.device import DEVICES
 from blip_rl.infra.tracking import WANDB_MODES, check_project
 
+PRESETS: dict[str, BlipConfig] = {
+    "default": BlipConfig(),
+    "paper": BlipConfig(ig="authors"),
+}
+"""BLIP settings per ``--preset`` before the library's defaults (the benchmark's prior, snap,
+no budget): ``default`` freezes by Eq. 8, ``paper`` as the authors' code (their information
+gain, 0 bits where F_t < F_old)."""
+
 
 @dataclass(frozen=True)
 class ClassifyConfig:
@@ -32,6 +40,13 @@ class ClassifyConfig:
 
     benchmark: str = option("digits5", "task sequence", choices=tuple(BENCHMARKS))
     method: str = option("blip", "continual-learning method", choices=METHODS)
+    preset: str = option(
+        "default",
+        "BLIP recipe for the settings not given: default (Eq. 8's information gain) or paper "
+        "(the authors' code: their information gain); both with the benchmark's prior, the "
+        "snap and no budget",
+        choices=tuple(PRESETS),
+    )
     seeds: tuple[int, ...] = option(
         (0,),
         "comma-separated seeds, each learned in turn into this one run folder (a classify run "
@@ -94,15 +109,21 @@ class ClassifyConfig:
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         check_project(self.wandb_project)
+        for name, allowed in (("benchmark", BENCHMARKS), ("preset", PRESETS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"unknown {name} {getattr(self, name)!r}; choose from: {', '.join(allowed)}"
+                )
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be distinct, got {','.join(map(str, self.seeds))}")
 
     def resolved(self) -> ClassifyConfig:
         """This config with every setting left ``None`` set: the benchmark's learning rate
-        and Fisher prior, BLIP's library defaults for the rest; two configs of one experiment,
-        one naming the defaults and one not, are then equal."""
+        and Fisher prior, the preset's BLIP settings, BLIP's library defaults for the rest;
+        two configs of one experiment, one naming the defaults and one not, are then equal."""
         bench = BENCHMARKS[self.benchmark]
-        blip = replace(LIBRARY_DEFAULTS, fisher_prior=bench.fisher_prior)
+        library = replace(LIBRARY_DEFAULTS, fisher_prior=bench.fisher_prior)
+        blip = with_defaults(PRESETS[self.preset], library)
         return replace(
             self,
             learning_rate=bench.lr if self.learning_rate is None else self.learning_rate,

@@ -104,3 +104,14 @@ def test_the_default_preset_keeps_a_budget_and_sampled_evaluation():
         False,
         "sampled",
     )
+
+
+def test_the_classify_paper_preset_is_the_authors_information_gain_and_default_eq_8():
+    paper = ClassifyConfig(benchmark="fmnist5", preset="paper").resolved().blip
+    default = ClassifyConfig(benchmark="fmnist5").resolved().blip
+    assert (paper.ig, default.ig) == ("authors", "paper")
+    for blip in (paper, default):  # the rest: the benchmark's prior, the snap, no budget
+        assert blip.fisher_prior == BENCHMARKS["fmnist5"].fisher_prior
+        assert blip.snap is True and blip.bit_budget == 1.0
+    with pytest.raises(ValueError, match="unknown preset 'authors'; choose from: default, paper"):
+        ClassifyConfig(preset="authors")

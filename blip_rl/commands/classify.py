@@ -156,6 +156,7 @@ COMMAND = Command(
         "                                      # digits5, offline (scikit-learn's digits)",
         "--benchmark mnist5 --data-dir ~/data/mnist --seeds 0,1,2,3,4",
         "--benchmark pdigits --method ewc --epochs 20",
+        "--benchmark fmnist5 --preset paper    # real Fashion-MNIST (make data), the authors' BLIP",
         "--out runs/my_run --resume            # continue a stopped run",
     ),
 )
