@@ -29,11 +29,14 @@ data:
 demo: install
 	$(BIN)/blip-rl train --suite minatar --method blip
 
+# The tests in one process per core (pytest-xdist), one torch thread each, a file per process
+# at a time (module fixtures are built once).
+TEST_ARGS ?= -n auto --dist loadfile
 test: install
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q $(TEST_ARGS)
 
 test-all: install
-	$(BIN)/python -m pytest -q -m ""
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q $(TEST_ARGS) -m ""
 
 lint: install
 	$(BIN)/ruff check .
