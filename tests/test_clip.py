@@ -81,7 +81,7 @@ def test_paper_radius_is_two_to_minus_s_and_zero_when_fully_frozen():
 
 @settings(max_examples=30, deadline=None)
 @given(bits=st.integers(1, 20), strict=st.booleans(), seed=st.integers(0, 2**31))
-def test_the_all_tensors_clip_is_each_tensors_clamp_bit_for_bit(bits, strict, seed):
+def test_the_model_clip_is_each_tensors_clamp_bit_for_bit(bits, strict, seed):
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     layers = [BlipConv2d(2, 3, 2, bits=bits), BlipLinear(4, 3, bits=bits)]

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 
-from blip_rl.core.layers import blip_layers, range_limit
+from blip_rl.core.layers import BlipLayer, blip_layers, range_limit
 
 
 def freeze_radius(frozen_bits: Tensor, bits: int, strict: bool = False) -> Tensor:
@@ -74,8 +74,7 @@ class BlipClip:
 
     The interval of every parameter is constant while a task is learned, so it is cached (two
     float32 tensors per parameter, rebuilt when S or c change: a task end, a loaded state):
-    the clip after each step is then two multi-tensor passes over all parameters at once,
-    ``max(p, low)`` then ``min(p, high)``, which is ``clamp_(low, high)`` bit for bit.
+    the clip after each step is then one ``clamp_`` per tensor.
 
     Args:
         model: the module whose BLIP layers (found once, here) are clipped.
@@ -84,42 +83,24 @@ class BlipClip:
 
     def __init__(self, model: nn.Module, strict: bool = False) -> None:
         self.strict = strict
-        self.tensors = [
-            (layer, pname, bound)
-            for _, layer in blip_layers(model)
-            for pname, _, bound in layer.blip_tensors()
-        ]
-        self._key: list[tuple[int, ...]] = []
-        self._lows: list[Tensor] = []
-        self._highs: list[Tensor] = []
+        self.layers = [layer for _, layer in blip_layers(model)]
+        self._intervals: dict[tuple[int, str], tuple[tuple[int, ...], Tensor, Tensor]] = {}
 
-    def _state_key(self) -> list[tuple[int, ...]]:
-        """Where each parameter's S and c live and their versions: changes when either does."""
-        return [
-            (c.data_ptr(), c._version, s.data_ptr(), s._version)
-            for c, s in ((layer.center(n), layer.frozen_bits(n)) for layer, n, _ in self.tensors)
-        ]
-
-    def _intervals(self) -> tuple[list[Tensor], list[Tensor]]:
-        key = self._state_key()
-        if key != self._key:
-            intervals = [
-                clip_interval(layer.center(n), layer.frozen_bits(n), bound, layer.bits, self.strict)
-                for layer, n, bound in self.tensors
-            ]
-            self._lows = [low for low, _ in intervals]
-            self._highs = [high for _, high in intervals]
-            self._key = key
-        return self._lows, self._highs
+    def _interval(self, layer: BlipLayer, pname: str, bound: float) -> tuple[Tensor, Tensor]:
+        center, bits = layer.center(pname), layer.frozen_bits(pname)
+        key = (center.data_ptr(), center._version, bits.data_ptr(), bits._version)
+        cached = self._intervals.get((id(layer), pname))
+        if cached is None or cached[0] != key:
+            low, high = clip_interval(center, bits, bound, layer.bits, self.strict)
+            cached = (key, low, high)
+            self._intervals[id(layer), pname] = cached
+        return cached[1], cached[2]
 
     @torch.no_grad()
     def __call__(self) -> None:
-        if not self.tensors:
-            return
-        lows, highs = self._intervals()
-        params = [getattr(layer, n) for layer, n, _ in self.tensors]  # as they are now
-        torch._foreach_maximum_(params, lows)
-        torch._foreach_minimum_(params, highs)
+        for layer in self.layers:
+            for pname, param, bound in layer.blip_tensors():
+                param.clamp_(*self._interval(layer, pname, bound))
 
     def attach(self, optimizer: Optimizer) -> RemovableHandle:
         """Clip after every ``optimizer.step()``; the handle removes the hook."""
