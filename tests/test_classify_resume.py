@@ -84,8 +84,12 @@ def test_a_killed_run_resumes_at_its_next_task_and_ends_as_if_never_killed(
     ]  # the newest two per seed are kept
 
 
-def test_ctrl_c_keeps_the_finished_tasks_and_exits_with_the_resume_line(tmp_path, data, reference):
-    signum = signal.SIGINT  # SIGTERM takes the same path (see test_crash_safety)
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_keeps_the_finished_tasks_and_exits_with_the_resume_line(
+    tmp_path, data, reference, presses
+):
+    # one press stops after the current batch; a second one at once (SIGTERM takes the
+    # same path, see test_crash_safety)
     out = tmp_path / "run"
     child = start_cli("classify", "--out", str(out), "--data-dir", str(data), *SETTINGS,
                       cwd=tmp_path)  # fmt: skip
@@ -93,12 +97,16 @@ def test_ctrl_c_keeps_the_finished_tasks_and_exits_with_the_resume_line(tmp_path
     while not (out / "checkpoints" / "seed_0" / "task_1").is_dir():
         assert child.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    child.send_signal(signum)
+    child.send_signal(signal.SIGINT)
+    if presses == 2:  # SIGTERM: a second SIGINT sent at once would merge with the first
+        child.send_signal(signal.SIGTERM)
     proc = child.wait(timeout=60)
-    assert proc.returncode == 128 + signum, proc.stderr
+    assert proc.returncode == 130, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("blip-rl classify: stopped in seed 0 (tasks 0..")
+    how = "at once " if presses == 2 else ""
+    assert last.startswith(f"blip-rl classify: stopped {how}in seed 0 (tasks 0.."), last
     assert last.endswith(f"resume with: blip-rl classify --out {out} --resume")
+    assert "Traceback" not in proc.stderr
     proc = classify(out, data=data)
     assert proc.returncode == 0, proc.stderr
     assert_same_run(out, reference)

@@ -110,11 +110,14 @@ def _classify(
             fail(prog, f"seed {seed}: {e}", status=1)
         except CheckpointError as e:
             fail(prog, f"seed {seed}: {e}")
-        except TaskStopped:
+        except (TaskStopped, KeyboardInterrupt) as e:  # a second signal: KeyboardInterrupt
             kept = latest_checkpoint(seed_folder(out, seed))
             saved = f"tasks 0..{kept.step - 1} saved in {kept.path}" if kept else "no task done"
             resume = f"blip-rl classify --out {shlex.quote(str(out))} --resume"
-            sys.stderr.write(f"{prog}: stopped in seed {seed} ({saved}); resume with: {resume}\n")
+            how = "at once " if isinstance(e, KeyboardInterrupt) else ""
+            sys.stderr.write(
+                f"{prog}: stopped {how}in seed {seed} ({saved}); resume with: {resume}\n"
+            )
             return stop.exit_code
     seconds = sum(r.wall_time_s for r in results)
     summary = summarize(cfg.benchmark, cfg.method, names, results, seconds)
