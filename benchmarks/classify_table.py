@@ -11,33 +11,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from groups import add_group_argument, group_table
+
 from blip_rl.classification.results import open_classify_run
-from blip_rl.core.metrics import estimate, pairwise_differences
-from blip_rl.infra.tables import difference_lines, estimate_lines
 
 COLUMNS = ("acc", "bwt")
 
 
+def seed_values(folder: Path) -> list[tuple[int, dict[str, float | None]]]:
+    """Each seed of the classify run in ``folder`` with its ACC and BWT (%)."""
+    records = open_classify_run(folder).results.per_seed
+    return [(r.seed, {c: getattr(r, c) for c in COLUMNS}) for r in records]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--group", nargs="+", action="append", required=True, metavar=("LABEL", "RUN"),
-        help="a label, then its classify run folders",
-    )  # fmt: skip
+    add_group_argument(parser, "classify run folders")
     args = parser.parse_args()
-    values: dict[str, dict[str, dict[int, float]]] = {c: {} for c in COLUMNS}
-    for label, *runs in args.group:
-        for column in COLUMNS:
-            values[column][label] = {}
-        for folder in runs:
-            for record in open_classify_run(Path(folder)).results.per_seed:
-                for column in COLUMNS:
-                    values[column][label][record.seed] = getattr(record, column)
-    rows = [(label, {c: estimate(list(v[label].values())) for c, v in values.items()})
-            for label, *_ in args.group]  # fmt: skip
     print("mean ± SE [95% CI] over seeds")
-    print("\n".join(estimate_lines(rows, COLUMNS, digits=2, unit=" (%)")))
-    print("\n".join(difference_lines({c: pairwise_differences(v) for c, v in values.items()}, 2)))
+    print("\n".join(group_table(args.group, COLUMNS, seed_values, digits=2, unit=" (%)")))
 
 
 if __name__ == "__main__":

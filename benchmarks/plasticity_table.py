@@ -16,11 +16,11 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from groups import add_group_argument, group_table
+
 from blip_rl.agents.evaluation import EVAL_POLICIES
 from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.scratch import load_scratch
-from blip_rl.core.metrics import estimate, pairwise_differences
-from blip_rl.infra.tables import difference_lines, estimate_lines
 
 COLUMNS = ("acc", "bwt", "bwt_unclipped", "mean_plasticity", "frozen")
 
@@ -38,31 +38,15 @@ def run_metrics(folder: Path, scratch: list[Path], policy: str) -> tuple[int, di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scratch", type=Path, nargs="*", default=[], help="scratch runs")
-    parser.add_argument(
-        "--group", nargs="+", action="append", required=True, metavar=("LABEL", "RUN"),
-        help="a label, then its runs (one per seed)",
-    )  # fmt: skip
+    add_group_argument(parser, "runs (one per seed)")
     parser.add_argument("--policy", choices=EVAL_POLICIES, default="sampled")
     args = parser.parse_args()
-    values: dict[str, dict[str, dict[int, float]]] = {c: {} for c in COLUMNS}
-    for label, *runs in args.group:
-        for column in COLUMNS:
-            values[column][label] = {}
-        for folder in runs:
-            seed, metrics = run_metrics(Path(folder), args.scratch, args.policy)
-            for column, value in metrics.items():
-                if value is not None:
-                    values[column][label][seed] = value
-    rows = [
-        (
-            label,
-            {c: estimate(list(v[label].values())) if v[label] else None for c, v in values.items()},
-        )
-        for label, *_ in args.group
-    ]
+
+    def seed_values(folder: Path) -> list[tuple[int, dict[str, float | None]]]:
+        return [run_metrics(folder, args.scratch, args.policy)]
+
     print(f"{args.policy} actions: mean ± SE [95% CI] over seeds")
-    print("\n".join(estimate_lines(rows, COLUMNS)))
-    print("\n".join(difference_lines({c: pairwise_differences(v) for c, v in values.items()})))
+    print("\n".join(group_table(args.group, COLUMNS, seed_values)))
 
 
 if __name__ == "__main__":
