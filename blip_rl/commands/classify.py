@@ -108,11 +108,10 @@ def _classify(
             results.append(_learn_seed(cfg, out, tasks, seed, device, stop))
         except NumericalFault as e:
             fail(prog, f"seed {seed}: {e}", status=1)
-        except CheckpointError as e:
+        except ValueError as e:  # CheckpointError: none usable; or the W&B run's settings
             fail(prog, f"seed {seed}: {e}")
         except (TaskStopped, KeyboardInterrupt) as e:  # a second signal: KeyboardInterrupt
-            kept = latest_checkpoint(seed_folder(out, seed))
-            saved = f"tasks 0..{kept.step - 1} saved in {kept.path}" if kept else "no task done"
+            saved = saved_line(seed_folder(out, seed))
             resume = f"blip-rl classify --out {shlex.quote(str(out))} --resume"
             how = "at once " if isinstance(e, KeyboardInterrupt) else ""
             sys.stderr.write(
@@ -125,6 +124,15 @@ def _classify(
     print(format_results(summary))
     print(f"results: {out / 'results.json'}")
     return 0
+
+
+def saved_line(folder: Path) -> str:
+    """What a stopped seed has kept: ``tasks 0..K saved in DIR``, or ``no task done``."""
+    try:
+        kept = latest_checkpoint(folder)
+    except CheckpointError as e:
+        return f"no intact checkpoint: {e}"
+    return f"tasks 0..{kept.step - 1} saved in {kept.path}" if kept else "no task done"
 
 
 def _learn_seed(
