@@ -6,10 +6,14 @@ import json
 import signal
 import statistics
 import time
+from dataclasses import asdict
 
 import pytest
 
+from blip_rl.classification.config import ClassifyConfig
 from blip_rl.commands.runs import open_run
+from blip_rl.commands.sweep import SweepConfig, plan
+from blip_rl.infra.files import write_json
 from tests.cli import assert_one_line_error, run_cli, start_cli
 from tests.test_agents import TINY
 
@@ -126,3 +130,16 @@ def test_a_signal_stops_the_sweep_and_its_runs_with_checkpoints(tmp_path, signum
     log = (out / "logs" / "blip__0.log").read_text().strip().splitlines()[-1]
     assert "stopped at env step" in log and "resume with: blip-rl train --out" in log, log
     assert not (out / ".lock").exists() and not (out / "blip__0" / ".lock").exists()
+
+
+def test_a_relaunched_classify_sweep_resumes_a_stopped_run(tmp_path):
+    # a classify run that stopped midway: its config.json, no results.json
+    args = ("--benchmark", "digits5", "--epochs", "1", "--device", "cpu")
+    cfg = SweepConfig(job="classify", methods=("blip", "ft"), seeds=(0,), out=str(tmp_path),
+                      run_args=args)  # fmt: skip
+    stopped = ClassifyConfig(benchmark="digits5", method="blip", seeds=(0,), epochs=1,
+                             device="cpu", out=str(tmp_path / "blip__0")).resolved()  # fmt: skip
+    write_json(tmp_path / "blip__0" / "config.json", asdict(stopped))
+    runs = {r.name: r for r in plan(cfg)}
+    assert runs["blip__0"].state == "resume" and runs["blip__0"].argv[-1] == "--resume"
+    assert runs["ft__0"].state == "todo" and "--resume" not in runs["ft__0"].argv

@@ -89,7 +89,7 @@ JOBS = {
         classify.COMMAND,
         ClassifyRun,
         lambda s: ("--seeds", str(s)),
-        False,
+        True,
         classify.sequence_line,
     ),
 }
