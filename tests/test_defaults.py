@@ -99,7 +99,8 @@ def test_the_paper_preset_is_the_authors_rl_code():
 
 def test_the_default_preset_keeps_a_budget_and_sampled_evaluation():
     default = TrainConfig(suite="minatar").resolved()
-    assert (default.blip.bit_budget, default.blip.snap, default.eval_policy) == (
+    assert (default.blip.ig, default.blip.bit_budget, default.blip.snap, default.eval_policy) == (
+        "authors",
         0.3,
         False,
         "sampled",
