@@ -49,8 +49,8 @@ class BlipCallback(BaseCallback):
             rollouts the Fisher is estimated on [default: 2,048, ``blip-rl train``'s].
         config: BLIP's settings; those it leaves unset take ``blip-rl train``'s
             (:data:`~blip_rl.agents.presets.RL_BLIP`: the authors' Atari f0 for the exact
-            Fisher, the authors' information gain, a 0.3 bit budget, no snap) [default: ``BlipConfig`` with the
-            policy's ``bits`` and ``strict``].
+            Fisher, the authors' information gain, a 0.3 bit budget, no snap) [default:
+            ``BlipConfig`` with the policy's ``bits`` and ``strict``].
         verbose: SB3's verbosity level.
 
     Attributes:

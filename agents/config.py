@@ -105,8 +105,8 @@ class TrainConfig:
     preset: str = option(
         "default",
         "recipe for the settings not given: default (the authors' information gain, bit budget "
-        "0.3, no snap, sampled-action evaluation) or paper (the authors' RL code: their information gain, snap, no budget, "
-        "greedy evaluation)",
+        "0.3, no snap, sampled-action evaluation) or paper (the authors' RL code: their "
+        "information gain, snap, no budget, greedy evaluation)",
         choices=tuple(RECIPES),
     )
     games: tuple[str, ...] | None = option(
