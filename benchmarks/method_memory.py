@@ -39,16 +39,15 @@ def method_bytes(run: Path) -> tuple[str, int, float]:
     found = latest_checkpoint(run / "checkpoints")
     if found is None:
         raise SystemExit(f"{run} has no checkpoint")
-    policy = found.state["policy"]
-    shared = sum(
-        v.numel()
-        for k, v in policy.items()
-        if f"{k}_frozen_bits" in policy  # BLIP params
-    )
+    # SB3's policy holds the shared trunk under three names (features_extractor and the
+    # actor's and critic's aliases of it): count each tensor once
+    policy = {v.data_ptr(): (k, v) for k, v in found.state["policy"].items()}.values()
+    names = {k for k, _ in policy}
+    shared = sum(v.numel() for k, v in policy if f"{k}_frozen_bits" in names)  # BLIP params
     kept = tensor_bytes(found.state.get("strategy", {}))
     method = train_run.train_config.method
     if method == "blip":
-        kept += sum(tensor_bytes(v) for k, v in policy.items() if k.endswith(BLIP_BUFFERS))
+        kept += sum(tensor_bytes(v) for k, v in policy if k.endswith(BLIP_BUFFERS))
     return method, train_run.tasks_done, kept / shared
 
 

@@ -50,9 +50,9 @@ def test_make_bench_runs_every_benchmark_script():
 
 @pytest.fixture(scope="module")
 def fake_runs(tmp_path_factory):
-    """A tiny BLIP run and a tiny scratch run of the two fake games."""
+    """A tiny BLIP, EWC and scratch run of the two fake games."""
     root = tmp_path_factory.mktemp("runs")
-    for method in ("blip", "scratch"):
+    for method in ("blip", "ewc", "scratch"):
         proc = run_cli("train", "--out", str(root / method), "--suite", "fake", "--method",
                        method, "--steps-per-task", "128", *TINY, cwd=root)  # fmt: skip
         assert proc.returncode == 0, proc.stderr
@@ -67,6 +67,7 @@ def fake_runs(tmp_path_factory):
          "features_extractor.cnn.3, "),
         ("first_task_bits.py", ["{root}/blip"], "paper preset  f0 5e-18 (before)  features_"),
         ("method_memory.py", ["{root}/blip"], "blip, blip, 2, 9.00"),
+        ("method_memory.py", ["{root}/ewc"], "ewc, ewc, 2, 8.00"),  # F and anchor, float32
         ("plasticity_table.py", ["--scratch", "{root}/scratch", "--group", "blip", "{root}/blip",
                                  "--group", "again", "{root}/blip"], "blip - again: +0.000"),
     ],
