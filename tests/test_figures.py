@@ -371,6 +371,8 @@ def test_one_run_reads_n_equals_1_not_a_zero_spread(three_runs):
     assert curve_labels(fig4) == ["blip (n = 1)"]
     table = estimate_lines([("blip", {"acc": estimate([0.5])})], ["acc"])
     assert table[1].split() == ["blip", "1", "0.500"]
+    wide = estimate_lines([("blip", {"bwt": estimate([0.5])})], ["bwt", "bwt_unclipped"])
+    assert wide[0].split() == ["n", "bwt", "bwt_unclipped"]  # a header wider than its cells
     lines = difference_lines({"acc": pairwise_differences({"blip": {0: 0.5}, "ft": {0: 0.4}})})
     assert "n = 1" in lines[1] and "significant" not in lines[1]
 

@@ -39,7 +39,7 @@ def estimate_lines(
         return e.text(digits) if e.n > 1 else f"{e.mean:.{digits}f}"
 
     cells = [[cell(values.get(m)) for m in metrics] for _, values in rows]
-    width = max(len(c) for row in cells for c in row) + 2 if cells else 10
+    width = max([len(m + unit) for m in metrics] + [len(c) for row in cells for c in row]) + 2
     label = max([len("method"), *(len(name) for name, _ in rows)]) + 2
     lines = [f"{'':<{label}}{'n':>3}" + "".join(f"{m + unit:>{width}}" for m in metrics)]
     for (name, values), row in zip(rows, cells):
