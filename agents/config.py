@@ -269,8 +269,23 @@ class TrainConfig:
     @property
     def group(self) -> str:
         """The experiment this run is a seed of: its W&B group and its group in ``blip-rl
-        plot`` (see :func:`~blip_rl.infra.tracking.experiment_group`)."""
-        return experiment_group(f"{self.sequence_name}__{self.method}", self)
+        plot`` (see :func:`~blip_rl.infra.tracking.experiment_group`), over
+        :attr:`method_settings`."""
+        return experiment_group(f"{self.sequence_name}__{self.method}", self.method_settings)
+
+    @property
+    def method_settings(self) -> TrainConfig:
+        """This config with the settings only other methods read at their defaults: what a
+        run of ``method`` depends on, so EWC runs that differ only in ``--ig`` (or were made
+        when its default differed) are one experiment. Every method keeps BLIP's ``bits``
+        and ``strict``: its network is quantized and clipped into range."""
+        blip = BlipConfig(bits=self.blip.bits, strict=self.blip.strict)
+        return replace(
+            self,
+            blip=self.blip if self.method == "blip" else blip,
+            ewc=self.ewc if self.method == "ewc" else EwcConfig(),
+            packnet=self.packnet if self.method == "packnet" else PackNetConfig(),
+        )
 
     @property
     def rollout(self) -> int:

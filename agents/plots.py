@@ -87,7 +87,7 @@ def setting_labels(configs: Mapping[str, TrainConfig]) -> dict[str, str]:
     :func:`default_config` (``preset`` from the default preset). ``blip`` and ``blip,
     bit_budget=0.2``, say. Labels that would still coincide get the key's hash."""
     skip = {*how_settings(TrainConfig), "seed", "method"}
-    values = {key: flat_values(cfg) for key, cfg in configs.items()}
+    values = {key: flat_values(cfg.method_settings) for key, cfg in configs.items()}
     names = next(iter(values.values()), {})
     varying = [
         name
@@ -96,7 +96,7 @@ def setting_labels(configs: Mapping[str, TrainConfig]) -> dict[str, str]:
     ]
     labels = {}
     for key, cfg in configs.items():
-        usual = {**flat_values(default_config(cfg)), "preset": TrainConfig().preset}
+        usual = {**flat_values(default_config(cfg).method_settings), "preset": TrainConfig().preset}
         own = values[key]
         parts = [f"{name}={_shown(own[name])}" for name in varying if own[name] != usual[name]]
         labels[key] = ", ".join([cfg.method, *parts])

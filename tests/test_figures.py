@@ -12,7 +12,7 @@ from PIL import Image
 
 from blip_rl.agents import BlipTrunk
 from blip_rl.agents.config import TrainConfig
-from blip_rl.agents.plots import group_runs, train_figures
+from blip_rl.agents.plots import group_runs, setting_labels, train_figures
 from blip_rl.agents.rundir import write_eval_csv
 from blip_rl.agents.state import EvalRow, RunState
 from blip_rl.agents.summary import summarize
@@ -301,6 +301,17 @@ def test_runs_of_the_same_settings_and_seed_warn_and_count_once(three_runs, tmp_
     assert str(three_runs[0]) in warning and str(copy) in warning
     panel = panels_of(figures["fig3_task_scores"])[0]
     assert curve_labels(panel)[0] == "blip (n = 2)"  # seeds 0 and 1, not three runs
+
+
+def test_settings_only_another_method_reads_neither_split_nor_label_a_group():
+    ewc = TrainConfig(suite="minatar", method="ewc").resolved()
+    blip = TrainConfig(suite="minatar").resolved()
+    # an EWC run made when BLIP's defaults were others is the same experiment
+    older = replace(ewc, blip=replace(ewc.blip, ig="paper", bit_budget=0.5))
+    assert older.group == ewc.group
+    assert setting_labels({"a": older, "b": blip}) == {"a": "ewc", "b": "blip"}
+    assert replace(blip, blip=replace(blip.blip, ig="paper")).group != blip.group
+    assert replace(ewc, blip=replace(ewc.blip, strict=True)).group != ewc.group  # its clip
 
 
 def test_label_names_a_group_through_any_of_its_runs(three_runs, tmp_path):
