@@ -1,7 +1,7 @@
 """A table of finished ``blip-rl classify`` runs grouped by label: per group, mean ± standard
 error [95% bootstrap CI] over seeds of ACC and BWT (%), then every pair of groups'
-difference, marked significant where its CI excludes 0 (paired over the seeds both groups
-have). A run folder may hold several seeds; a group's seeds are those of all its runs.
+difference, marked significant where a t-test gives p < 0.05 (paired over the seeds both
+groups have). A run folder may hold several seeds; a group's seeds are those of all its runs.
 
     python benchmarks/classify_table.py --group blip runs/f5_blip --group ewc runs/f5_ewc
 """

@@ -5,7 +5,8 @@ From a BLIP run's ``task_0`` checkpoint, the first task's Fisher is recovered fr
 Fisher (Eq. 7 at t = 1: F_1 = 2 F_{0:1} - F_0), then frozen afresh, without training, by:
 - the paper preset (the authors' information gain, no budget) with the authors' f0 as
   published, 5e-18 (blip-rl before the correction), and with f0 x 62^2 (now);
-- the project default (Eq. 8 with a budget of 0.3 of each tensor's bits) with both priors.
+- the project default (its information gain with a budget of 0.3 of each tensor's bits) with
+  both priors.
 
     python benchmarks/first_task_bits.py runs/blip_0 [runs/blip_1 ...]
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 
 from blip_rl.agents.model import load_model
-from blip_rl.agents.presets import RL_BIT_BUDGET, RL_FISHER_BATCH
+from blip_rl.agents.presets import RECIPES, RL_FISHER_BATCH
 from blip_rl.agents.rundir import open_train_run
 from blip_rl.core.blip import authors_prior
 from blip_rl.core.consolidate import bits_to_freeze, information_gain
@@ -27,7 +28,11 @@ from blip_rl.core.layers import blip_layers
 
 PUBLISHED_F0 = 5e-18
 """The authors' Atari f0, for their Fisher of mini-batch-mean gradients."""
-RULES = {"paper preset": ("authors", None), "default": ("paper", RL_BIT_BUDGET)}
+DEFAULT = RECIPES["default"].blip
+RULES = {
+    "paper preset": (RECIPES["paper"].blip.ig, None),
+    "default": (DEFAULT.ig, DEFAULT.bit_budget),
+}
 
 
 def mean_new_bits(run: Path, f0: float, ig: str, budget: float | None) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """Tables of finished ``blip-rl train`` runs grouped by method: per group, mean ± standard
 error [95% bootstrap CI] over seeds of ACC, BWT (clipped and unclipped), mean plasticity over
 tasks 2..T and the final frozen-bit share; then every pair of groups' difference, marked
-significant where its CI excludes 0 (paired over the seeds both groups have).
+significant where a t-test gives p < 0.05 (paired over the seeds both groups have).
 
 Each run's scores are recomputed from its ``summary.json`` with the current score table (as
 ``blip-rl inspect`` does); the plasticity reference is the mean of the ``--scratch`` runs.

@@ -4,10 +4,11 @@ import statistics
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 from blip_rl import Accuracy, acc_bwt
-from blip_rl.core.metrics import difference, estimate, pairwise_differences
+from blip_rl.core.metrics import difference, estimate, pairwise_differences, t_test
 
 
 def test_acc_is_the_mean_of_the_last_row():
@@ -63,3 +64,18 @@ def test_differences_are_paired_over_shared_seeds_and_significant_only_beyond_th
     assert not diffs["a", "c"].significant  # unpaired noise of 0.1 hides a mean difference of 0
     unpaired = difference(list(a.values()), list(b.values()))
     assert unpaired.mean == pytest.approx(0.05) and not unpaired.excludes_zero
+
+
+def test_few_seeds_pointing_the_same_way_are_not_called_significant():
+    a, b = {0: 0.80, 1: 0.70}, {0: 0.79, 1: 0.67}  # both seeds lower, by 0.01 and 0.03
+    (d,) = pairwise_differences({"a": a, "b": b})
+    assert d.paired and d.estimate.excludes_zero  # the 2-seed bootstrap CI is [0.01, 0.03]
+    assert d.p_value == pytest.approx(0.2952, abs=1e-4) and not d.significant  # t = 2, df = 1
+    # Welch's test on two unpaired samples, checked against its closed form
+    x, y = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0]
+    vx, vy = statistics.variance(x) / 4, statistics.variance(y) / 3
+    df = (vx + vy) ** 2 / (vx**2 / 3 + vy**2 / 2)
+    t = (statistics.mean(y) - statistics.mean(x)) / math.sqrt(vx + vy)
+    assert t_test(x, y) == pytest.approx(2 * scipy.stats.t.sf(t, df))
+    assert t_test([0.5, 0.5], [0.4, 0.4]) == 0.0 and t_test([0.5, 0.5], [0.5, 0.5]) == 1.0
+    assert t_test([0.5], [0.4, 0.3]) is None

@@ -363,9 +363,10 @@ def aggregate(cfg: SweepConfig, runs: list[PlannedRun], failed: dict[str, str]) 
     write_csv(
         out / "differences.csv",
         ["metric", "first", "second", "paired", "difference", "se", "ci_low", "ci_high",
-         "significant"],
+         "p_value", "significant"],
         [[m, d.first, d.second, d.paired, d.estimate.mean, d.estimate.se, d.estimate.low,
-          d.estimate.high, d.significant] for m, diffs in differences.items() for d in diffs],
+          d.estimate.high, d.p_value, d.significant]
+         for m, diffs in differences.items() for d in diffs],
     )  # fmt: skip
     unit = JOBS[cfg.job].run_folder.UNIT
     table = estimate_lines(list(estimates.items()), metrics, unit=unit)

@@ -50,14 +50,18 @@ def estimate_lines(
 
 def difference_lines(by_metric: Mapping[str, Sequence[Difference]], digits: int = 3) -> list[str]:
     """Each metric's pairwise differences, ``first - second: d ± SE [95% CI]``, marked
-    ``significant`` where the CI excludes 0; a difference with one run on a side is its value
-    alone, ``not tested (n = 1)``."""
-    lines = ["differences (95% bootstrap CI over seeds; paired where the seeds match):"]
+    ``significant`` where a t-test gives p < 0.05 (the p-value follows); a difference with one
+    run on a side is its value alone, ``not tested (n = 1)``."""
+    lines = [
+        "differences (95% bootstrap CI over seeds; paired where the seeds match; "
+        "significant: t-test p < 0.05):"
+    ]
     for metric, diffs in by_metric.items():
         for d in diffs:
             if d.estimate.n > 1:
                 shown = d.estimate.text(digits, sign=True)
                 verdict = "significant" if d.significant else "within the noise"
+                verdict += f" (p = {d.p_value:.2g})"
             else:
                 shown, verdict = f"{d.estimate.mean:+.{digits}f}", "not tested (n = 1)"
             lines.append(f"  {metric:<28} {d.first} - {d.second}: {shown}  {verdict}")
