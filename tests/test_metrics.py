@@ -9,6 +9,7 @@ import torch
 
 from blip_rl import Accuracy, acc_bwt
 from blip_rl.core.metrics import difference, estimate, pairwise_differences, t_test
+from blip_rl.infra.tables import difference_lines
 
 
 def test_acc_is_the_mean_of_the_last_row():
@@ -71,6 +72,7 @@ def test_few_seeds_pointing_the_same_way_are_not_called_significant():
     (d,) = pairwise_differences({"a": a, "b": b})
     assert d.paired and d.estimate.excludes_zero  # the 2-seed bootstrap CI is [0.01, 0.03]
     assert d.p_value == pytest.approx(0.2952, abs=1e-4) and not d.significant  # t = 2, df = 1
+    assert difference_lines({"acc": [d]})[1].endswith("within the noise (p = 0.295)")
     # Welch's test on two unpaired samples, checked against its closed form
     x, y = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0]
     vx, vy = statistics.variance(x) / 4, statistics.variance(y) / 3

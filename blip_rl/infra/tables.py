@@ -61,7 +61,7 @@ def difference_lines(by_metric: Mapping[str, Sequence[Difference]], digits: int 
             if d.estimate.n > 1:
                 shown = d.estimate.text(digits, sign=True)
                 verdict = "significant" if d.significant else "within the noise"
-                verdict += f" (p = {d.p_value:.2g})"
+                verdict += " (p < 0.001)" if d.p_value < 0.001 else f" (p = {d.p_value:.3f})"
             else:
                 shown, verdict = f"{d.estimate.mean:+.{digits}f}", "not tested (n = 1)"
             lines.append(f"  {metric:<28} {d.first} - {d.second}: {shown}  {verdict}")
