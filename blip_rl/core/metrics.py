@@ -147,20 +147,21 @@ def t_test(a: Sequence[float], b: Sequence[float], paired: bool = False) -> floa
     Not the bootstrap CI: under no difference, the percentile CI of n paired seeds excludes 0
     whenever all n differences share a sign, which happens with probability 2^(1-n) (half the
     time with 2 seeds, a quarter with 3); the t-test holds its 5% at any n. Differences without
-    spread (the same in every seed) get p = 0, or 1 where they are 0.
+    spread (the same in every seed) get p = 0, or 1 where they are 0. (scipy's ``ttest_rel``
+    and ``ttest_ind`` give NaN there, with a warning, and seeds with equal scores are common.)
     """
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if min(x.size, y.size) < 2:
         return None
     if paired:
         d = x - y
-        mean, var, df = d.mean(), d.var(ddof=1) / d.size, d.size - 1
+        mean, var = d.mean(), d.var(ddof=1) / d.size
     else:
         vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
         mean, var = x.mean() - y.mean(), vx + vy
-        df = var**2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1)) if var > 0 else 1
     if var == 0:
         return 0.0 if mean != 0 else 1.0
+    df = x.size - 1 if paired else var**2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
     return float(2 * scipy.stats.t.sf(abs(mean) / math.sqrt(var), df))
 
 
