@@ -30,13 +30,20 @@ def group_table(
     unit: str = "",
 ) -> list[str]:
     """The lines of the table of ``groups`` (``[label, run, ...]`` each) over ``columns``:
-    per group, each metric over its runs' seeds; then the pairwise differences."""
+    per group, each metric over its runs' seeds; then the pairwise differences.
+
+    A run that cannot be read (missing, or its settings do not match) exits with one line.
+    """
     values: dict[str, dict[str, dict[int, float]]] = {c: {} for c in columns}
     for label, *runs in groups:
         for column in columns:
             values[column][label] = {}
         for folder in runs:
-            for seed, metrics in seed_values(Path(folder)):
+            try:
+                seeds = list(seed_values(Path(folder)))
+            except (OSError, ValueError) as err:  # one line naming the run, not a traceback
+                raise SystemExit(f"error: {folder}: {err}") from None
+            for seed, metrics in seeds:
                 for column, value in metrics.items():
                     if value is not None:
                         values[column][label][seed] = value

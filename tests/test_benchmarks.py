@@ -125,3 +125,11 @@ def test_first_task_bits_refreezes_the_runs_own_first_task_exactly(fake_runs):
     assert float(line.split(" all ")[1]) == pytest.approx(
         20 * summary["frozen_fraction"][0], abs=0.01
     )
+
+
+def test_a_table_script_names_an_unreadable_run_in_one_line(fake_runs, tmp_path):
+    missing = tmp_path / "no_such_run"
+    proc = run_script(BENCHMARKS / "plasticity_table.py", "--scratch", str(fake_runs / "scratch"),
+                      "--group", "blip", str(fake_runs / "blip"), str(missing))  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"error: {missing}: '{missing}' does not exist"]
