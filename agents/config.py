@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
-from blip_rl.agents.evaluation import EVAL_POLICIES, FINAL_EVAL_EPISODES
+from blip_rl.agents.evaluation import (
+    EVAL_POLICIES,
+    FINAL_EVAL_BATCHES,
+    FINAL_EVAL_EPISODES,
+    FINAL_EVAL_SE,
+)
 from blip_rl.agents.presets import RECIPES, SUITE_PRESETS
 from blip_rl.core.blip import LIBRARY_DEFAULTS, BlipConfig
 from blip_rl.core.ewc import EwcConfig
@@ -96,6 +102,9 @@ class TrainConfig:
     its ``config.json``.
     """
 
+    ADDED: ClassVar[dict[str, object]] = {"final_eval_se": 0.0}
+    """Settings added since runs were first written -> the value those runs used."""
+
     suite: str | None = option(
         None,
         "platform and default game sequence [default: atari6, the paper's 6 Atari games; "
@@ -167,6 +176,13 @@ class TrainConfig:
         "fills A (episode seeds are the same for every method)",
         group=EVALUATION,
     )
+    final_eval_se: float = option(
+        FINAL_EVAL_SE,
+        "at each task end, play further batches of --final-eval-episodes (new episode seeds, "
+        "the same for every method) while the standard error of the normalized score is "
+        f"above this, {FINAL_EVAL_BATCHES} batches at most; 0 plays one batch",
+        group=EVALUATION,
+    )
     eval_policy: str | None = option(
         None,
         "actions whose scores make A, ACC, BWT and plasticity (both are evaluated and kept) "
@@ -234,6 +250,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {value}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if not 0 <= self.final_eval_se < math.inf:
+            raise ValueError(f"final_eval_se must be a number >= 0, got {self.final_eval_se}")
         if self.rollout % self.ppo.n_minibatches:
             fits = [m for m in range(1, min(self.rollout, 64) + 1) if self.rollout % m == 0]
             raise ValueError(

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,11 +16,20 @@ from blip_rl.envs import Game, make_env
 EVAL_POLICIES = ("sampled", "greedy")
 """How an evaluation picks actions: sampled from pi(.|s), or its argmax (the paper's)."""
 FINAL_EVAL_EPISODES = 200
-"""Episodes of the task-end evaluation that fills A (``--final-eval-episodes``). Measured on a
-trained MinAtar BLIP agent (``benchmarks/eval_noise.py``, 300 episodes a game): one episode's
-normalized score has a standard deviation of 0.21 to 0.41 (breakout 0.36 and 0.31, space
-invaders 0.31 and 0.21, freeway 0.22 and 0.41, sampled and greedy actions), so 200 episodes
-give a standard error of at most 0.029 per A cell (10 episodes: up to 0.13)."""
+"""Episodes of the task-end evaluation that fills A (``--final-eval-episodes``), one batch."""
+FINAL_EVAL_SE = 0.03
+"""Standard error of an A cell (normalized) that the task-end evaluation plays further batches
+for (``--final-eval-se``). Measured on the 25 runs of the MinAtar table (200 episodes, sampled
+actions): breakout 0.020-0.028, freeway 0-0.015, space invaders at most 0.030 for BLIP (both
+presets) and EWC but 0.033-0.049 where a network scores 22-27 points (fine-tuning, scratch):
+one episode's normalized score then has a standard deviation up to 0.69, and 200 episodes do
+not reach 0.03."""
+FINAL_EVAL_BATCHES = 4
+"""Most batches of ``--final-eval-episodes`` one task-end evaluation plays: 800 episodes at the
+default, an SE of at most 0.025 for a standard deviation of 0.69."""
+BATCH_SEED_OFFSET = 10_007
+"""Batch b of a task-end evaluation starts its envs this many seeds times b further on (more
+than any env count, and 3 batches stay far below :data:`EVAL_SEED_OFFSET`)."""
 EVAL_SEED_OFFSET = 1_000_003
 """Evaluation envs get seeds far from the training envs' (which count up from the run seed)."""
 
@@ -39,14 +49,16 @@ def evaluate_task(
     greedy: bool,
     stop: Callable[[], bool] | None = None,
     on_frame: Callable[[np.ndarray], None] | None = None,
+    batch: int = 0,
 ) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for one episode) of the raw game score over
     ``episodes`` episodes of task ``task``'s heads on ``game``, actions argmax (``greedy``) or
     sampled from the policy; each episode is capped at ``max_steps`` agent steps.
 
     Evaluation envs play whole games with unclipped rewards. The i-th episode of each env copy
-    starts from a seed drawn from ``seed``, ``task`` and i alone: every evaluation of a task,
-    whatever the method or action policy, plays the same episode starts. The policy's active
+    starts from a seed drawn from ``seed``, ``task``, ``batch`` and i alone: every evaluation of
+    a task, whatever the method or action policy, plays the same episode starts, and a further
+    ``batch`` (see :func:`pooled`) plays new ones. The policy's active
     task is restored. ``stop`` is asked after every env step: when it says so the evaluation
     is given up (:class:`EvaluationStopped`).
 
@@ -68,7 +80,7 @@ def evaluate_task(
     env = make_env(
         game,
         n_envs=min(episodes, n_envs),
-        seed=seed + EVAL_SEED_OFFSET * (task + 1),
+        seed=seed + EVAL_SEED_OFFSET * (task + 1) + BATCH_SEED_OFFSET * batch,
         train=False,
         max_episode_steps=max_steps,
         render=on_frame is not None,
@@ -88,3 +100,23 @@ def evaluate_task(
         policy.set_task(active)
         env.close()
     return float(np.mean(returns)), float(np.std(returns, ddof=1)) if episodes > 1 else 0.0
+
+
+def pooled(batches: Sequence[tuple[float, float]], episodes: int) -> tuple[float, float]:
+    """Mean and sample standard deviation of all the episodes of ``batches``, each given as
+    the ``(mean, sample std)`` of ``episodes`` episodes (what :func:`evaluate_task` returns)."""
+    means = np.array([m for m, _ in batches])
+    within = (episodes - 1) * sum(sd * sd for _, sd in batches)
+    between = episodes * float(np.sum((means - means.mean()) ** 2))
+    total = episodes * len(batches)
+    return float(means.mean()), math.sqrt((within + between) / (total - 1)) if total > 1 else 0.0
+
+
+def needs_more_episodes(game: Game, std: float, episodes: int, target_se: float) -> bool:
+    """Whether the normalized standard error of a mean over ``episodes`` episodes of
+    standard deviation ``std`` (raw score) is above ``target_se`` (never for a game without a
+    score reference, or a target of 0)."""
+    scale = game.normalization_scale
+    if target_se <= 0 or scale is None:
+        return False
+    return std / math.sqrt(episodes) / scale > target_se

@@ -23,7 +23,14 @@ from stable_baselines3.common.utils import safe_mean
 from torch import Tensor, nn
 
 from blip_rl.agents.config import TrainConfig
-from blip_rl.agents.evaluation import EVAL_POLICIES, EvaluationStopped, evaluate_task
+from blip_rl.agents.evaluation import (
+    EVAL_POLICIES,
+    FINAL_EVAL_BATCHES,
+    EvaluationStopped,
+    evaluate_task,
+    needs_more_episodes,
+    pooled,
+)
 from blip_rl.agents.model import new_model
 from blip_rl.agents.observers import RunObserver
 from blip_rl.agents.policy import BlipActorCriticPolicy
@@ -36,7 +43,7 @@ from blip_rl.core.fisher import sampled_log_prob
 from blip_rl.core.methods import make_strategy
 from blip_rl.core.numerics import NumericalFault
 from blip_rl.core.strategy import Strategy, attached
-from blip_rl.envs import make_env
+from blip_rl.envs import Game, make_env
 from blip_rl.infra.checkpoints import (
     Checkpoint,
     CheckpointError,
@@ -373,27 +380,30 @@ class ContinualTrainer:
     def _evaluate(self, task_end: bool = False) -> list[EvalRow]:
         """Evaluate every task the model carries (all seen so far, or only the current one for
         a non-continual strategy) with each action policy; rows go to ``eval.csv``. At a
-        ``task_end`` the run's evaluation policy plays ``final_eval_episodes``."""
+        ``task_end`` the run's evaluation policy plays :meth:`_task_end_scores`."""
         cfg, step = self.cfg, self.num_timesteps
         tasks = range(self.task + 1) if self.strategy.continual else (self.task,)
         rows = []
         for j in tasks:
             game = self.games[j]
             for policy in EVAL_POLICIES:
-                final = task_end and policy == cfg.eval_policy
-                episodes = cfg.final_eval_episodes if final else cfg.eval_episodes
+                greedy = policy == "greedy"
                 with self.strategy.evaluating(j):
-                    mean, std = evaluate_task(
-                        self.model,
-                        game,
-                        j,
-                        episodes,
-                        cfg.eval_max_steps,
-                        cfg.seed,
-                        cfg.n_envs,
-                        greedy=policy == "greedy",
-                        stop=None if task_end else self._stop_requested,
-                    )
+                    if task_end and policy == cfg.eval_policy:
+                        mean, std, episodes = self._task_end_scores(game, j, greedy)
+                    else:
+                        episodes = cfg.eval_episodes
+                        mean, std = evaluate_task(
+                            self.model,
+                            game,
+                            j,
+                            episodes,
+                            cfg.eval_max_steps,
+                            cfg.seed,
+                            cfg.n_envs,
+                            greedy=greedy,
+                            stop=None if task_end else self._stop_requested,
+                        )
                 row = EvalRow(step, j, game.name, policy, episodes, mean, std, game.normalize(mean))
                 rows.append(row)
                 log.info(
@@ -411,6 +421,31 @@ class ContinualTrainer:
             observer.on_evaluate(step, rows)
         self.next_eval = self._next(cfg.eval_interval)
         return rows
+
+    def _task_end_scores(self, game: Game, task: int, greedy: bool) -> tuple[float, float, int]:
+        """Mean and standard deviation of the raw score of the evaluation that fills A, and its
+        episodes: batches of ``final_eval_episodes`` until the normalized standard error is at
+        most ``final_eval_se``, or :data:`FINAL_EVAL_BATCHES` of them."""
+        cfg, batches = self.cfg, []
+        while True:
+            batches.append(
+                evaluate_task(
+                    self.model,
+                    game,
+                    task,
+                    cfg.final_eval_episodes,
+                    cfg.eval_max_steps,
+                    cfg.seed,
+                    cfg.n_envs,
+                    greedy=greedy,
+                    batch=len(batches),
+                )
+            )
+            mean, std = pooled(batches, cfg.final_eval_episodes)
+            episodes = cfg.final_eval_episodes * len(batches)
+            more = needs_more_episodes(game, std, episodes, cfg.final_eval_se)
+            if not more or len(batches) == FINAL_EVAL_BATCHES:
+                return mean, std, episodes
 
     def _checkpoint(self, name: str) -> None:
         now = time.perf_counter()

@@ -144,6 +144,8 @@ CATALOGUE = [
          "bits must be in 1..32, got 0"),
     case("train-negative-steps", ["train", "--steps-per-task", "-64", "--out", "new"],
          "steps_per_task must be an integer >= 1, got -64"),
+    case("train-final-eval-se", ["train", "--final-eval-se", "nan", "--out", "new"],
+         "final_eval_se must be a number >= 0, got nan"),
     case("train-bit-budget", ["train", "--bit-budget", "-0.5", "--out", "new"],
          "bit_budget must be a share in (0, 1], got -0.5"),
     case("train-no-gpu", ["train", "--device", "cuda", "--out", "new"],

@@ -161,13 +161,15 @@ def config_from_args(cls: type, args: argparse.Namespace, rest: tuple[str, ...] 
 
 def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
     """Rebuild ``cls`` from ``dataclasses.asdict`` output read back from JSON (lists -> tuples,
-    settings renamed since under their old names per ``cls.RENAMED``, if it has one);
+    settings renamed since under their old names per ``cls.RENAMED``, if it has one, and
+    settings added since that it lacks at the value older runs used, per ``cls.ADDED``);
     ``ValueError`` naming any setting ``cls`` does not have (a config of another command) or
     one whose value is not of its type (a hand-edited file)."""
     if not isinstance(data, dict):
         raise ValueError(f"expected an object of settings, got {type(data).__name__}")
     renamed: dict[str, str] = getattr(cls, "RENAMED", {})  # old name -> new, for old runs
     data = {renamed.get(name, name): value for name, value in data.items()}
+    data = {**getattr(cls, "ADDED", {}), **data}  # new setting -> what older runs did
     unknown = sorted(set(data) - {f.name for f, _ in _fields(cls)})
     if unknown:
         raise ValueError(f"settings unknown to {cls.__name__}: {', '.join(unknown)}")
