@@ -21,8 +21,8 @@ TWO_TASKS = [
     "--suite", "minatar", "--games", "breakout,space_invaders", "--method", "blip",
     "--steps-per-task", "384", "--checkpoint-interval", "128", "--eval-interval", "192",
     "--n-envs", "2", "--n-steps", "32", "--n-minibatches", "2", "--n-epochs", "1",
-    "--eval-episodes", "1", "--final-eval-episodes", "2", "--eval-max-steps", "40",
-    "--fisher-samples", "96", "--device", "cpu",
+    "--eval-episodes", "1", "--final-eval-episodes", "2", "--final-eval-se", "0",
+    "--eval-max-steps", "40", "--fisher-samples", "96", "--device", "cpu",
 ]  # fmt: skip
 """A tiny two-game run: 6 rollouts of 64 steps per task; checkpoints at 128, 256, 384 (task_0),
 512, 640 and 768 (task_1); evaluations every 192 steps and at each task end."""

@@ -25,9 +25,11 @@ from tests.cli import assert_one_line_error, run_cli
 
 TINY = [
     "--n-envs", "2", "--n-steps", "32", "--n-minibatches", "2", "--n-epochs", "1",
-    "--eval-episodes", "1", "--final-eval-episodes", "2", "--eval-max-steps", "40",
-    "--fisher-samples", "96",
+    "--eval-episodes", "1", "--final-eval-episodes", "2", "--final-eval-se", "0",
+    "--eval-max-steps", "40", "--fisher-samples", "96",
 ]  # fmt: skip
+"""Tiny PPO and evaluation budgets; one batch of task-end episodes (tests/test_final_evaluation.py
+plays more)."""
 
 
 def train(out, *args):
