@@ -56,11 +56,9 @@ def evaluate_task(
     sampled from the policy; each episode is capped at ``max_steps`` agent steps.
 
     Evaluation envs play whole games with unclipped rewards. The i-th episode of each env copy
-    starts from a seed drawn from ``seed``, ``task``, ``batch`` and i alone: every evaluation of
-    a task, whatever the method or action policy, plays the same episode starts, and a further
-    ``batch`` (see :func:`pooled`) plays new ones. The policy's active
-    task is restored. ``stop`` is asked after every env step: when it says so the evaluation
-    is given up (:class:`EvaluationStopped`).
+    starts from a seed drawn from ``seed``, ``task``, ``batch`` and i alone: every method and
+    action policy plays the same episode starts, a further ``batch`` new ones. The active task
+    is restored. ``stop``, asked after every env step, gives up (:class:`EvaluationStopped`).
 
     ``on_frame``, to watch the agent, gets the screen of the first env copy (RGB uint8 (H, W,
     3), see :func:`~blip_rl.envs.make_env`'s ``render``) after each step of its first episode
