@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -393,17 +393,8 @@ class ContinualTrainer:
                         mean, std, episodes = self._task_end_scores(game, j, greedy)
                     else:
                         episodes = cfg.eval_episodes
-                        mean, std = evaluate_task(
-                            self.model,
-                            game,
-                            j,
-                            episodes,
-                            cfg.eval_max_steps,
-                            cfg.seed,
-                            cfg.n_envs,
-                            greedy=greedy,
-                            stop=None if task_end else self._stop_requested,
-                        )
+                        stop = None if task_end else self._stop_requested
+                        mean, std = self._play(game, j, episodes, greedy, stop=stop)
                 row = EvalRow(step, j, game.name, policy, episodes, mean, std, game.normalize(mean))
                 rows.append(row)
                 log.info(
@@ -422,6 +413,22 @@ class ContinualTrainer:
         self.next_eval = self._next(cfg.eval_interval)
         return rows
 
+    def _play(
+        self,
+        game: Game,
+        task: int,
+        episodes: int,
+        greedy: bool,
+        batch: int = 0,
+        stop: Callable[[], bool] | None = None,
+    ) -> tuple[float, float]:
+        """:func:`evaluate_task` of the model with the run's episode cap, seed and env count."""
+        cfg = self.cfg
+        return evaluate_task(
+            self.model, game, task, episodes, cfg.eval_max_steps, cfg.seed, cfg.n_envs,
+            greedy=greedy, stop=stop, batch=batch,
+        )  # fmt: skip
+
     def _task_end_scores(self, game: Game, task: int, greedy: bool) -> tuple[float, float, int]:
         """Mean and standard deviation of the raw score of the evaluation that fills A, and its
         episodes: batches of ``final_eval_episodes`` until the normalized standard error is at
@@ -429,17 +436,7 @@ class ContinualTrainer:
         cfg, batches = self.cfg, []
         while True:
             batches.append(
-                evaluate_task(
-                    self.model,
-                    game,
-                    task,
-                    cfg.final_eval_episodes,
-                    cfg.eval_max_steps,
-                    cfg.seed,
-                    cfg.n_envs,
-                    greedy=greedy,
-                    batch=len(batches),
-                )
+                self._play(game, task, cfg.final_eval_episodes, greedy, batch=len(batches))
             )
             mean, std = pooled(batches, cfg.final_eval_episodes)
             episodes = cfg.final_eval_episodes * len(batches)
