@@ -26,8 +26,9 @@ data:
 
 # The MinAtar sequence (3 games x 500k steps) with BLIP, about 13 minutes on 2 idle CPU cores;
 # prints the A matrix, ACC/BWT and the frozen-bit share.
+DEMO_ARGS ?=
 demo: install
-	$(BIN)/blip-rl train --suite minatar --method blip
+	$(BIN)/blip-rl train --suite minatar --method blip $(DEMO_ARGS)
 
 # The tests in one process per core (pytest-xdist), one torch thread each, a file per process
 # at a time (module fixtures are built once).

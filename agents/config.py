@@ -155,6 +155,12 @@ class TrainConfig:
         how=True,
     )
     device: str = option("auto", "torch device", choices=DEVICES, how=True)
+    threads: int = option(
+        0,
+        "torch CPU threads [default: 0, one per core]; 1 when other jobs share the cores "
+        "(threads waiting for each other beside them can slow training 20x)",
+        how=True,
+    )
     out: str | None = option(
         None, "run directory [default: runs/<suite>__<method>__<seed>__<unix time>]", how=True
     )
@@ -250,6 +256,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {value}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.threads < 0:
+            raise ValueError(
+                f"threads must be an integer >= 0 (0: one per core), got {self.threads}"
+            )
         if not 0 <= self.final_eval_se < math.inf:
             raise ValueError(f"final_eval_se must be a number >= 0, got {self.final_eval_se}")
         if self.rollout % self.ppo.n_minibatches:

@@ -398,13 +398,14 @@ class ContinualTrainer:
                 row = EvalRow(step, j, game.name, policy, episodes, mean, std, game.normalize(mean))
                 rows.append(row)
                 log.info(
-                    "step %d  %-15s %-7s return %8.2f ± %.2f (SE, %d episodes)",
+                    "step %d  %-15s %-7s return %8.2f ± %.2f (SE, %d episode%s)",
                     step,
                     game.name,
                     policy,
                     mean,
                     std / math.sqrt(episodes),
                     episodes,
+                    "" if episodes == 1 else "s",
                 )
         self.state.rows.extend(rows)
         write_eval_csv(self.out / "eval.csv", self.state.rows)

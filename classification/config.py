@@ -78,6 +78,12 @@ class ClassifyConfig:
     val_fraction: float = option(0.1, "share of each task's training data held out")
     fisher_samples: int = option(8000, "training samples per Fisher estimate (BLIP, EWC)")
     device: str = option("auto", "torch device", choices=DEVICES, how=True)
+    threads: int = option(
+        0,
+        "torch CPU threads [default: 0, one per core]; 1 when other jobs share the cores "
+        "(threads waiting for each other beside them can slow training 20x)",
+        how=True,
+    )
     wandb: str = option(
         "off",
         "log to Weights & Biases, one W&B run per seed; offline writes under --out for "
@@ -106,6 +112,10 @@ class ClassifyConfig:
                 raise ValueError(f"{name} must be a number > 0, got {value}")
         if not self.learning_rate_factor > 1:
             raise ValueError(f"learning_rate_factor must be > 1, got {self.learning_rate_factor}")
+        if self.threads < 0:
+            raise ValueError(
+                f"threads must be an integer >= 0 (0: one per core), got {self.threads}"
+            )
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         check_project(self.wandb_project)

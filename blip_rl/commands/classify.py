@@ -24,7 +24,7 @@ from blip_rl.classification.trainer import SeedRun, TaskStopped, run_seed
 from blip_rl.commands.command import Command
 from blip_rl.core.numerics import NumericalFault
 from blip_rl.infra.checkpoints import CheckpointError, latest_checkpoint
-from blip_rl.infra.device import resolve_device
+from blip_rl.infra.device import resolve_device, set_threads
 from blip_rl.infra.files import write_error, write_json
 from blip_rl.infra.flags import fail, resumed_config
 from blip_rl.infra.interrupt import DeferredInterrupt
@@ -50,6 +50,7 @@ def run(cfg: ClassifyConfig, prog: str) -> int:
 def _run(cfg: ClassifyConfig, prog: str, stop: DeferredInterrupt) -> int:
     try:
         device = resolve_device(cfg.device)
+        set_threads(cfg.threads)
         if cfg.resume and cfg.out is None:
             raise ValueError("--resume needs --out, the run directory to continue")
         seeds = "-".join(map(str, cfg.seeds))

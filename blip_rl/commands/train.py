@@ -22,7 +22,7 @@ from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.commands.command import Command
 from blip_rl.core.numerics import NumericalFault
 from blip_rl.envs.games import SUITES
-from blip_rl.infra.device import resolve_device
+from blip_rl.infra.device import resolve_device, set_threads
 from blip_rl.infra.files import write_error, write_json
 from blip_rl.infra.flags import fail, resumed_config
 from blip_rl.infra.interrupt import DeferredInterrupt, Interrupted
@@ -103,6 +103,7 @@ def run(cfg: TrainConfig, prog: str) -> int:
 def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
     try:
         device = resolve_device(cfg.device)
+        set_threads(cfg.threads)
         if cfg.resume and cfg.out is None:
             raise ValueError("--resume needs --out, the run directory to continue")
         out = Path(cfg.out) if cfg.out else default_run_dir(cfg.sequence_name, cfg.method, cfg.seed)
