@@ -26,7 +26,7 @@ from blip_rl.infra.tracking import WANDB_MODES, check_project, experiment_group
 
 FISHER_ACTIONS = ("resampled", "rollout")
 """Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
-CRITIC_TRUNKS = ("shared", "own")
+CRITIC_TRUNKS = ("shared", "own", "detached")
 """What the critic reads (``--critic-trunk``)."""
 
 
@@ -142,8 +142,9 @@ class TrainConfig:
     )
     critic_trunk: str = option(
         "shared",
-        "what the critic reads: the actor's BLIP trunk (shared), or its own float trunk of the "
-        "same architecture (own), which no strategy protects",
+        "what the critic reads: the actor's BLIP trunk (shared), its own float trunk of the "
+        "same architecture (own), which no strategy protects, or the actor's trunk with no "
+        "gradient back into it (detached: the trunk learns from the actor alone)",
         choices=CRITIC_TRUNKS,
         group=NETWORK,
     )

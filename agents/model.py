@@ -24,7 +24,8 @@ def new_model(cfg: TrainConfig, device: torch.device) -> PPO:
         policy_kwargs={
             "n_tasks": len(games),
             "strict": cfg.blip.strict,
-            "share_features_extractor": cfg.critic_trunk == "shared",
+            "share_features_extractor": cfg.critic_trunk != "own",
+            "detach_critic": cfg.critic_trunk == "detached",
             "features_extractor_class": BlipTrunk,
             "features_extractor_kwargs": {
                 "bits": cfg.blip.bits,

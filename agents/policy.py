@@ -39,6 +39,13 @@ def one_line(space: gym.spaces.Space) -> str:
     return " ".join(str(space).split())
 
 
+class StopGradient(nn.Module):
+    """The identity in value, with no gradient back to the input."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.detach()
+
+
 class BlipTrunk(BaseFeaturesExtractor):
     """Shared features: uint8 (B, C, H, W) observations (scaled to [0, 1] by SB3) -> (B, features).
 
@@ -165,7 +172,10 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
 
     With ``share_features_extractor=False`` the critic reads the observations through its own
     trunk, a float one of the same architecture: a critic trunk is never consolidated (its
-    Fisher under the actor's log-likelihood is 0), so BLIP must not quantize it.
+    Fisher under the actor's log-likelihood is 0), so BLIP must not quantize it. With
+    ``detach_critic=True`` it reads the shared trunk's features with no gradient back into
+    them: the value loss trains the critic's own layers only, and the trunk learns from the
+    actor alone, at no extra cost.
     """
 
     def __init__(
@@ -177,12 +187,19 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
         net_arch: list[int] | dict[str, list[int]] | None = None,
         features_extractor_class: type[BaseFeaturesExtractor] | None = None,
         strict: bool = False,
+        detach_critic: bool = False,
         **kwargs: Any,
     ) -> None:
         if n_tasks < 1:
             raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
+        if detach_critic and not kwargs.get("share_features_extractor", True):
+            raise ValueError(
+                "detach_critic=True stops the critic's gradient into the shared trunk; a critic "
+                "with its own trunk (share_features_extractor=False) needs that gradient"
+            )
         self.n_tasks = n_tasks
         self.strict = strict
+        self.detach_critic = detach_critic
         self.blip_clip: BlipClip | None = None
         super().__init__(
             observation_space,
@@ -199,6 +216,9 @@ class BlipActorCriticPolicy(ActorCriticPolicy):
         self.value_net = self._task_heads(self.value_net, gain=1.0)
         if not self.share_features_extractor:
             self.vf_features_extractor = self._float_critic_trunk()
+        if self.detach_critic:
+            value_layers = self.mlp_extractor.value_net
+            self.mlp_extractor.value_net = nn.Sequential(StopGradient(), *value_layers)
         for _, layer in blip_layers(self):
             layer.clamp_into_range()  # orthogonal init may stray a little past the bound
         self.blip_clip = BlipClip(self, self.strict)

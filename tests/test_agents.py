@@ -316,6 +316,25 @@ def test_the_policy_keeps_its_frozen_bits_under_every_optimizer_sb3_gives_it(tmp
     assert not frozen_bits_hold(loaded.policy)
 
 
+def test_a_detached_critic_trains_its_head_but_never_the_shared_trunk():
+    env = make_env(get_game("fake_a", "fake"), 2, seed=0, train=True)
+    model = PPO(BlipActorCriticPolicy, env, n_steps=32, batch_size=32, device="cpu",
+                policy_kwargs={"detach_critic": True})  # fmt: skip
+    policy = model.policy
+    obs = torch.as_tensor(env.reset()).float()
+    policy.predict_values(obs).sum().backward()
+    trunk = list(policy.features_extractor.parameters())
+    assert all(p.grad is None for p in trunk)
+    assert policy.value_net.heads[0].weight.grad.abs().sum() > 0
+    policy.zero_grad()
+    _, log_prob, _ = policy.evaluate_actions(obs, torch.zeros(len(obs), dtype=torch.long))
+    log_prob.sum().backward()  # the actor still trains the trunk
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in trunk)
+    with pytest.raises(ValueError, match="detach_critic=True .* own trunk"):
+        PPO(BlipActorCriticPolicy, env, device="cpu",
+            policy_kwargs={"detach_critic": True, "share_features_extractor": False})  # fmt: skip
+
+
 def test_a_critic_with_its_own_trunk_gets_a_float_one_never_consolidated():
     env = make_env(get_game("fake_a", "fake"), 2, seed=0, train=True)
     model = PPO(BlipActorCriticPolicy, env, n_steps=32, batch_size=32, device="cpu",
