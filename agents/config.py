@@ -21,7 +21,7 @@ from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
 from blip_rl.envs.games import SUITES, Game, default_suite, get_game
 from blip_rl.envs.make import VEC_ENVS
-from blip_rl.infra.device import DEVICES
+from blip_rl.infra.device import DEVICES, check_threads
 from blip_rl.infra.tracking import WANDB_MODES, check_project, experiment_group
 
 FISHER_ACTIONS = ("resampled", "rollout")
@@ -257,10 +257,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {value}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if self.threads < 0:
-            raise ValueError(
-                f"threads must be an integer >= 0 (0: one per core), got {self.threads}"
-            )
+        check_threads(self.threads)
         if not 0 <= self.final_eval_se < math.inf:
             raise ValueError(f"final_eval_se must be a number >= 0, got {self.final_eval_se}")
         if self.rollout % self.ppo.n_minibatches:

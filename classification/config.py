@@ -12,7 +12,7 @@ from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import METHODS
 from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
-from blip_rl.infra.device import DEVICES
+from blip_rl.infra.device import DEVICES, check_threads
 from blip_rl.infra.tracking import WANDB_MODES, check_project
 
 PRESETS: dict[str, BlipConfig] = {
@@ -112,10 +112,7 @@ class ClassifyConfig:
                 raise ValueError(f"{name} must be a number > 0, got {value}")
         if not self.learning_rate_factor > 1:
             raise ValueError(f"learning_rate_factor must be > 1, got {self.learning_rate_factor}")
-        if self.threads < 0:
-            raise ValueError(
-                f"threads must be an integer >= 0 (0: one per core), got {self.threads}"
-            )
+        check_threads(self.threads)
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         check_project(self.wandb_project)

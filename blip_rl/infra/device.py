@@ -60,11 +60,16 @@ def running_processes(samples: int = 5, interval: float = 0.02) -> int | None:
     return max(0, statistics.median_low(counts))
 
 
+def check_threads(threads: int) -> None:
+    """``ValueError`` naming a ``--threads`` value that is not a thread count (0: one per core)."""
+    if threads < 0:
+        raise ValueError(f"threads must be an integer >= 0 (0: one per core), got {threads}")
+
+
 def set_threads(threads: int) -> int:
     """Use ``threads`` CPU threads in torch (0: keep torch's default, one per core) and
     return the number in use; log a warning if other jobs are keeping the cores busy."""
-    if threads < 0:
-        raise ValueError(f"threads must be an integer >= 0 (0: one per core), got {threads}")
+    check_threads(threads)
     if threads:
         torch.set_num_threads(threads)
     in_use = torch.get_num_threads()
