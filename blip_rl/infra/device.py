@@ -73,7 +73,7 @@ def set_threads(threads: int) -> int:
     if threads:
         torch.set_num_threads(threads)
     in_use = torch.get_num_threads()
-    busy = running_processes()
+    busy = running_processes() if in_use > 1 else None  # one thread waits for no other
     warning = None if busy is None else oversubscription(in_use, busy, os.cpu_count() or 1)
     if warning:
         log.warning(warning)
