@@ -21,7 +21,7 @@ from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
 from blip_rl.envs.games import SUITES, Game, default_suite, get_game
 from blip_rl.envs.make import VEC_ENVS
-from blip_rl.infra.device import DEVICES, check_threads
+from blip_rl.infra.device import DEVICES, THREADS_HELP, check_threads
 from blip_rl.infra.tracking import WANDB_MODES, check_project, experiment_group
 
 FISHER_ACTIONS = ("resampled", "rollout")
@@ -158,8 +158,7 @@ class TrainConfig:
     device: str = option("auto", "torch device", choices=DEVICES, how=True)
     threads: int = option(
         0,
-        "torch CPU threads [default: 0, one per core]; 1 when other jobs share the cores "
-        "(threads waiting for each other beside them can slow training 20x)",
+        THREADS_HELP,
         how=True,
     )
     out: str | None = option(

@@ -12,7 +12,7 @@ from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import METHODS
 from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
-from blip_rl.infra.device import DEVICES, check_threads
+from blip_rl.infra.device import DEVICES, THREADS_HELP, check_threads
 from blip_rl.infra.tracking import WANDB_MODES, check_project
 
 PRESETS: dict[str, BlipConfig] = {
@@ -80,8 +80,7 @@ class ClassifyConfig:
     device: str = option("auto", "torch device", choices=DEVICES, how=True)
     threads: int = option(
         0,
-        "torch CPU threads [default: 0, one per core]; 1 when other jobs share the cores "
-        "(threads waiting for each other beside them can slow training 20x)",
+        THREADS_HELP,
         how=True,
     )
     wandb: str = option(

@@ -47,3 +47,10 @@ def test_every_example_in_help_parses_into_a_valid_config(name):
 def test_a_classify_config_from_before_the_rename_still_reads():
     old = config_from_dict(ClassifyConfig, {"lr": 0.05, "lr_min": 1e-3, "seeds": [0, 1]})
     assert (old.learning_rate, old.learning_rate_min, old.seeds) == (0.05, 1e-3, (0, 1))
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_flag_states_its_default_at_most_once(name):
+    _, parsers = build_parser()
+    for action in parsers[name]._actions:
+        assert (action.help or "").count("[default") <= 1, action.option_strings

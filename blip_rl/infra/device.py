@@ -12,6 +12,11 @@ from pathlib import Path
 import torch
 
 DEVICES = ("auto", "cpu", "cuda")
+THREADS_HELP = (
+    "torch CPU threads (0: torch's default, one per core); 1 when other jobs share the cores "
+    "(threads waiting for each other beside them can slow training 20x)"
+)
+"""The ``--threads`` help of every command."""
 
 log = logging.getLogger(__name__)
 
