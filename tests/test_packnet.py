@@ -90,21 +90,45 @@ def test_a_task_keeps_its_share_and_later_tasks_never_change_its_weights_or_outp
     assert torch.equal(restored.owner["trunk.0.weight"], owner)
 
 
+class WithFloatPart(Heads):
+    """Heads plus a float layer outside the BLIP trunk, as a critic's own trunk."""
+
+    def __init__(self):
+        super().__init__()
+        self.side = nn.Linear(6, 3)
+
+    def forward(self, x):
+        return super().forward(x) + self.side(x)
+
+
+def whole(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def test_independent_networks_learn_each_task_from_the_same_start_and_keep_it():
     torch.manual_seed(0)
-    model = Heads()
-    initial = trunk_state(model)
+    model = WithFloatPart()
+    initial = whole(model)
     independent = Independent(model)
     independent.on_task_start(0, 2)
     learn(model, independent, 0)
-    after_0 = trunk_state(model)
+    after_0 = whole(model)
     independent.on_task_start(1, 2)
-    assert all(torch.equal(v, initial[k]) for k, v in trunk_state(model).items())
+    now = whole(model)
+    for part in ("trunk.", "side."):  # the BLIP trunk and the float part start fresh
+        assert all(torch.equal(v, initial[k]) for k, v in now.items() if k.startswith(part))
     learn(model, independent, 1)
-    after_1 = trunk_state(model)
-    with independent.evaluating(0):
-        assert all(torch.equal(v, after_0[k]) for k, v in trunk_state(model).items())
-    assert all(torch.equal(v, after_1[k]) for k, v in trunk_state(model).items())
+    after_1 = whole(model)
+    assert not torch.equal(after_1["side.weight"], after_0["side.weight"])
+    with independent.evaluating(0):  # task 0's whole network, its head included
+        assert all(torch.equal(v, after_0[k]) for k, v in whole(model).items())
+    assert all(torch.equal(v, after_1[k]) for k, v in whole(model).items())
+
+    resumed = Independent(WithFloatPart())
+    resumed.load_state_dict(independent.state_dict())
+    resumed.on_task_start(1, 2)  # a run resumed within task 1: no second reset or snapshot
+    with resumed.evaluating(0):
+        assert all(torch.equal(v, after_0[k]) for k, v in whole(resumed.model).items())
 
 
 @pytest.mark.parametrize("method", ["packnet", "independent"])

@@ -112,6 +112,21 @@ class FineTuneFix(Strategy):
             layer.requires_grad_(task == 0)
 
 
+def _snapshot(model: nn.Module) -> dict[str, Tensor]:
+    """A copy of every parameter and buffer of ``model``, by ``state_dict`` key; a tensor the
+    model holds under several names (SB3's policy names its shared trunk three times) is
+    copied once, under its first name, which loads it for all of them."""
+    copies: dict[str, Tensor] = {}
+    seen: set[tuple[int, torch.Size]] = set()
+    for name, tensor in model.state_dict().items():
+        key = (tensor.data_ptr(), tensor.shape)
+        if tensor.numel() and key in seen:
+            continue
+        seen.add(key)
+        copies[name] = tensor.detach().clone()
+    return copies
+
+
 class Scratch(Strategy):
     """Reference for plasticity: every task learned alone by a fresh network (the model's
     weights when this strategy was created, restored at each task start; parts added since,
@@ -122,9 +137,7 @@ class Scratch(Strategy):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__(model)
-        self.initial: dict[str, Tensor] = {
-            k: v.detach().clone() for k, v in model.state_dict().items()
-        }
+        self.initial = _snapshot(model)
         self.started = 0  # the last task the network was reset for (task 0 needs no reset)
 
     def on_task_start(self, task: int, n_tasks: int) -> None:
@@ -148,46 +161,38 @@ def shared_tensors(model: nn.Module) -> dict[str, Tensor]:
     }
 
 
-class Independent(Strategy):
+class Independent(Scratch):
     """The plasticity ceiling, at T times the memory: every task is learned by a fresh network
-    (the shared layers' weights when this strategy was created, restored at each task start)
-    that is then kept, and every task is evaluated on its own network and head."""
+    (as :class:`Scratch`: the shared layers and every other part, such as a critic's own trunk)
+    that is then kept whole, and every task is evaluated on its own network and head."""
 
     name = "independent"
+    continual = True
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__(model)
-        self.shared = shared_tensors(model)
-        self.initial = {k: v.detach().clone() for k, v in self.shared.items()}
-        self.networks: dict[int, dict[str, Tensor]] = {}  # finished task -> its shared weights
-        self.started = 0  # the last task the network was reset for (task 0 needs no reset)
-
-    @torch.no_grad()
-    def _load(self, weights: dict[str, Tensor]) -> None:
-        for name, param in self.shared.items():
-            param.copy_(weights[name])
+        self.networks: dict[int, dict[str, Tensor]] = {}  # finished task -> its whole model
 
     def on_task_start(self, task: int, n_tasks: int) -> None:
         if task > self.started:  # not again when a run resumes in the middle of the task
-            self.networks[task - 1] = {k: v.detach().clone() for k, v in self.shared.items()}
-            self._load(self.initial)
-            self.started = task
+            self.networks[task - 1] = _snapshot(self.model)
+        super().on_task_start(task, n_tasks)
 
     @contextmanager
     def evaluating(self, task: int) -> Iterator[None]:
         if task not in self.networks:
             yield
             return
-        current = {k: v.detach().clone() for k, v in self.shared.items()}
-        self._load(self.networks[task])
+        current = _snapshot(self.model)
+        self.model.load_state_dict(self.networks[task], strict=False)
         try:
             yield
         finally:
-            self._load(current)
+            self.model.load_state_dict(current, strict=False)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"initial": self.initial, "networks": self.networks, "started": self.started}
+        return {**super().state_dict(), "networks": self.networks}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.initial, self.started = state["initial"], int(state["started"])
+        super().load_state_dict(state)
         self.networks = {int(k): v for k, v in state["networks"].items()}
