@@ -26,7 +26,7 @@ from blip_rl.infra.tracking import WANDB_MODES, check_project, experiment_group
 
 FISHER_ACTIONS = ("resampled", "rollout")
 """Actions the end-of-task Fisher differentiates log pi at (``--fisher-actions``)."""
-CRITIC_TRUNKS = ("shared", "own", "detached")
+CRITIC_TRUNKS = ("own", "shared", "detached")
 """What the critic reads (``--critic-trunk``)."""
 
 
@@ -102,7 +102,7 @@ class TrainConfig:
     its ``config.json``.
     """
 
-    ADDED: ClassVar[dict[str, object]] = {"final_eval_se": 0.0}
+    ADDED: ClassVar[dict[str, object]] = {"final_eval_se": 0.0, "critic_trunk": "shared"}
     """Settings added since runs were first written -> the value those runs used."""
 
     suite: str | None = option(
@@ -140,11 +140,12 @@ class TrainConfig:
         "a float scale and shift per game after every trunk layer (FiLM; 1 and 0 at first)",
         group=NETWORK,
     )
-    critic_trunk: str = option(
-        "shared",
-        "what the critic reads: the actor's BLIP trunk (shared), its own float trunk of the "
-        "same architecture (own), which no strategy protects, or the actor's trunk with no "
-        "gradient back into it (detached: the trunk learns from the actor alone)",
+    critic_trunk: str | None = option(
+        None,
+        "what the critic reads: its own float trunk of the actor's architecture (own), which "
+        "no strategy protects, the actor's BLIP trunk (shared), or the actor's trunk with no "
+        "gradient back into it (detached: the trunk learns from the actor alone) [default: "
+        "the preset's: default own, paper shared]",
         choices=CRITIC_TRUNKS,
         group=NETWORK,
     )
@@ -331,6 +332,7 @@ class TrainConfig:
             eval_max_steps=suite.eval_max_steps,
             eval_policy=recipe.eval_policy,
             fisher_actions=recipe.fisher_actions,
+            critic_trunk=recipe.critic_trunk,
         )
         # the recipe's BLIP settings, then the library's for any the recipe leaves unset
         blip = with_defaults(

@@ -15,12 +15,13 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from blip_rl import Blip, BlipConfig, blip_layers
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
+from blip_rl.agents.model import load_model
+from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.samples import RecentTransitions
 from blip_rl.agents.trainer import ContinualTrainer, TaskLinearSchedule, resampled_log_likelihood
 from blip_rl.commands.main import main
 from blip_rl.core.clip import freeze_radius
 from blip_rl.envs import get_game, make_env
-from blip_rl.infra.checkpoints import read_checkpoint
 from tests.cli import assert_one_line_error, run_cli
 
 TINY = [
@@ -40,14 +41,9 @@ def train(out, *args):
 FAKE = ("--suite", "fake")
 
 
-def policy_at(out, checkpoint, n_tasks=2):
-    """The policy (MinAtar-shaped trunk) saved in ``out``'s checkpoint ``checkpoint``."""
-    env = make_env(get_game("fake_a", "fake"), 2, seed=0, train=True)
-    model = PPO(BlipActorCriticPolicy, env, n_steps=32, batch_size=32,
-                policy_kwargs={"n_tasks": n_tasks}, device="cpu")  # fmt: skip
-    state = read_checkpoint(out / "checkpoints" / checkpoint).state
-    model.policy.load_state_dict(state["policy"])
-    return model.policy
+def policy_at(out, checkpoint):
+    """The policy saved in ``out``'s checkpoint ``checkpoint``, built from the run's config."""
+    return load_model(open_train_run(out), checkpoint, torch.device("cpu")).policy
 
 
 def eval_rows(out):

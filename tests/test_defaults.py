@@ -2,6 +2,7 @@
 1, 4, 5, 8) and of their code (Yujun-Shi/BLIP): the priors for the exact Fisher, the RL fan,
 the information gain forms, the Fisher's actions and the paper preset."""
 
+import dataclasses
 import math
 
 import gymnasium as gym
@@ -17,6 +18,7 @@ from blip_rl.classification.benchmarks import BENCHMARKS
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.core.blip import CLASSIFICATION_FISHER_BATCH, LIBRARY_DEFAULTS
 from blip_rl.core.layers import blip_layers
+from blip_rl.infra.flags import config_from_dict
 
 
 def test_the_authors_fisher_batches_are_100_and_2000_over_32():
@@ -91,13 +93,14 @@ def test_the_paper_preset_is_the_authors_rl_code():
     )
     assert paper.blip.fisher_prior == pytest.approx(1.922e-14)
     assert (paper.eval_policy, paper.fisher_actions) == ("greedy", "resampled")
+    assert paper.critic_trunk == "shared"  # one trunk for the actor and the critic
     assert paper.ppo == PPOConfig()  # 16 envs x 125 steps, 4 epochs x 8 minibatches, clip 0.1
     assert (paper.n_envs, paper.ppo.n_steps, paper.ppo.clip_range) == (16, 125, 0.1)
     given = TrainConfig(preset="paper", blip=BlipConfig(snap=False)).resolved()
     assert given.blip.snap is False  # a flag given wins over the preset
 
 
-def test_the_default_preset_keeps_a_budget_and_sampled_evaluation():
+def test_the_default_preset_keeps_a_budget_a_float_critic_trunk_and_sampled_evaluation():
     default = TrainConfig(suite="minatar").resolved()
     assert (default.blip.ig, default.blip.bit_budget, default.blip.snap, default.eval_policy) == (
         "authors",
@@ -105,6 +108,14 @@ def test_the_default_preset_keeps_a_budget_and_sampled_evaluation():
         False,
         "sampled",
     )
+    assert default.critic_trunk == "own"
+    assert TrainConfig(critic_trunk="shared").resolved().critic_trunk == "shared"
+
+
+def test_a_run_written_before_the_critic_trunk_setting_reads_as_a_shared_trunk():
+    old = dataclasses.asdict(TrainConfig(suite="minatar").resolved())
+    del old["critic_trunk"]
+    assert config_from_dict(TrainConfig, old).critic_trunk == "shared"
 
 
 def test_the_classify_paper_preset_is_the_authors_information_gain_and_default_eq_8():
