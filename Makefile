@@ -24,7 +24,7 @@ data:
 	$(SUDO) apt-get update -qq
 	$(SUDO) apt-get install -y -qq dataset-fashion-mnist
 
-# The MinAtar sequence (3 games x 500k steps) with BLIP, about 13 minutes on 2 idle CPU cores;
+# The MinAtar sequence (3 games x 500k steps) with BLIP, about 20 minutes on 2 idle CPU cores;
 # prints the A matrix, ACC/BWT and the frozen-bit share.
 DEMO_ARGS ?=
 demo: install
