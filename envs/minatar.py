@@ -8,6 +8,7 @@ observation space, and all use MinAtar's full 6-action set.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -38,14 +39,23 @@ def rgb_frame(obs: np.ndarray, scale: int = SCALE) -> np.ndarray:
     return image.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
-def _minatar_environment(game: str, sticky_action_prob: float) -> Any:
-    # minatar logs a warning at import when seaborn (only used for rendering) is missing.
-    logging.disable(logging.WARNING)
+@functools.cache
+def _environment_class() -> type:
+    """MinAtar's ``Environment``, imported once. At import MinAtar logs a warning on the root
+    logger when seaborn (only used for rendering) is missing; a filter drops that record alone.
+    (``logging.disable`` would also drop, process-wide, a warning another part logs meanwhile,
+    such as the one a Ctrl-C prints from its signal handler.)"""
+
+    def not_minatar(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Cannot import")
+
+    root = logging.getLogger()
+    root.addFilter(not_minatar)
     try:
         from minatar import Environment
     finally:
-        logging.disable(logging.NOTSET)
-    return Environment(game, sticky_action_prob=sticky_action_prob)
+        root.removeFilter(not_minatar)
+    return Environment
 
 
 class MinAtarEnv(gym.Env):
@@ -59,7 +69,7 @@ class MinAtarEnv(gym.Env):
         self, game: str, sticky_action_prob: float = 0.1, render_mode: str | None = None
     ) -> None:
         self.render_mode = render_mode
-        self.game = _minatar_environment(game, sticky_action_prob)
+        self.game = _environment_class()(game, sticky_action_prob=sticky_action_prob)
         channels = self.game.state_shape()[2]
         if channels > CHANNELS:
             raise ValueError(f"MinAtar game {game!r} has {channels} channels > {CHANNELS}")

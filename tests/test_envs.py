@@ -1,10 +1,13 @@
 """The task sequences: Atari through ale-py with SB3's wrappers, MinAtar padded to one shape."""
 
+import logging
+import sys
+
 import numpy as np
 import pytest
 from stable_baselines3.common.env_checker import check_env
 
-from blip_rl.envs import SCORES, SUITES, get_game, make_env
+from blip_rl.envs import SCORES, SUITES, get_game, make_env, minatar
 from blip_rl.envs.minatar import CHANNELS, MinAtarEnv
 
 
@@ -85,3 +88,24 @@ def test_fake_games_are_minatar_shaped_and_reproducible_from_their_seed():
     assert all(np.array_equal(a, b) for a, b in zip(frames, rollout(3)))
     assert not all(np.array_equal(a, b) for a, b in zip(frames, rollout(4)))
     assert SUITES["fake"].games == ("fake_a", "fake_b")
+
+
+def test_minatar_without_seaborn_drops_only_its_import_warning(monkeypatch, caplog):
+    """MinAtar logs 'Cannot import matplotlib and/or seaborn' at import when seaborn is missing.
+    That record is dropped without ``logging.disable``, which would also silence, process-wide,
+    a warning logged meanwhile (a Ctrl-C's, from its signal handler)."""
+    for name in [m for m in sys.modules if m.split(".")[0] in ("minatar", "seaborn")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "seaborn", None)  # import seaborn -> ImportError
+    minatar._environment_class.cache_clear()
+    try:
+        with caplog.at_level(logging.INFO):
+            disabled = []
+            monkeypatch.setattr(logging, "disable", disabled.append)
+            MinAtarEnv("breakout").reset(seed=0)
+            logging.getLogger("blip_rl").warning("SIGINT: stopping")
+            monkeypatch.undo()
+    finally:
+        minatar._environment_class.cache_clear()
+    assert disabled == []
+    assert [r.getMessage() for r in caplog.records] == ["SIGINT: stopping"]
