@@ -217,8 +217,8 @@ class TrainConfig:
     )
     scratch: tuple[str, ...] | None = option(
         None,
-        "comma-separated --method scratch runs of these games (one per seed, say): their mean "
-        "score is the reference for plasticity",
+        "comma-separated --method scratch (or independent) runs of these games, one per seed, "
+        "say: their mean score is the reference for plasticity",
         group=EVALUATION,
     )
     wandb: str = option(

@@ -4,7 +4,9 @@ tasks 2..T and the final frozen-bit share; then every pair of groups' difference
 significant where a t-test gives p < 0.05 (paired over the seeds both groups have).
 
 Each run's scores are recomputed from its ``summary.json`` with the current score table (as
-``blip-rl inspect`` does); the plasticity reference is the mean of the ``--scratch`` runs.
+``blip-rl inspect`` does); the plasticity reference is the mean of the ``--scratch`` runs
+(``--method scratch`` or ``independent``) that are a fair reference for it: ``--scratch`` may
+mix, say, runs of both critic trunks, and each run is compared with those of its own.
 
     python benchmarks/plasticity_table.py --scratch runs/scratch_s0 runs/scratch_s1 \\
         --group "blip" runs/blip_s0 runs/blip_s1 --group "ft" runs/ft_s0 runs/ft_s1
@@ -20,7 +22,7 @@ from groups import add_group_argument, group_table
 
 from blip_rl.agents.evaluation import EVAL_POLICIES
 from blip_rl.agents.rundir import open_train_run
-from blip_rl.agents.scratch import load_scratch
+from blip_rl.agents.scratch import load_scratch, mismatch
 
 COLUMNS = ("acc", "bwt", "bwt_unclipped", "mean_plasticity", "frozen")
 
@@ -29,7 +31,11 @@ def run_metrics(folder: Path, scratch: list[Path], policy: str) -> tuple[int, di
     """The run's seed and its :data:`COLUMNS` (``None`` where it has no value)."""
     run = open_train_run(folder)
     cfg = replace(run.train_config, eval_policy=policy)
-    reference = load_scratch(scratch, cfg) if scratch else None
+    fair = [s for s in scratch if mismatch(open_train_run(s).train_config, cfg) is None]
+    try:  # with no fair run, load_scratch says why the first is not
+        reference = load_scratch(fair or scratch, cfg) if scratch else None
+    except ValueError as e:
+        raise SystemExit(f"{folder}: {e}") from None
     fresh = run.fresh_summary(policy, reference)
     scores = {k: getattr(fresh.scores, k) for k in COLUMNS[:-1]}
     return cfg.seed, {**scores, "frozen": fresh.frozen_fraction[-1]}
@@ -37,7 +43,9 @@ def run_metrics(folder: Path, scratch: list[Path], policy: str) -> tuple[int, di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scratch", type=Path, nargs="*", default=[], help="scratch runs")
+    parser.add_argument(
+        "--scratch", type=Path, nargs="*", default=[], help="scratch or independent runs"
+    )
     add_group_argument(parser, "runs (one per seed)")
     parser.add_argument("--policy", choices=EVAL_POLICIES, default="sampled")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ from blip_rl.agents import BlipActorCriticPolicy
 from blip_rl.agents.trainer import resampled_log_likelihood
 from blip_rl.envs import get_game, make_env
 from tests.cli import assert_one_line_error, run_cli
-from tests.test_agents import train
+from tests.test_agents import TINY, train
 
 GAMES = ("--suite", "minatar", "--games", "breakout,space_invaders", "--steps-per-task", "256")
 
@@ -94,6 +94,20 @@ def test_a_scratch_reference_with_another_budget_is_refused(tmp_path, scratch_ru
     proc = run_cli("inspect", str(tmp_path / "missing"), cwd=tmp_path)
     assert_one_line_error(proc, "missing' does not exist")
     proc = run_cli("inspect", str(scratch_dir), "--scratch", str(tmp_path), cwd=tmp_path)
+    assert_one_line_error(proc, "is not a readable run folder")
+
+
+def test_an_independent_run_is_a_reference_but_another_critic_trunk_is_not(tmp_path, scratch_run):
+    scratch_dir, _ = scratch_run
+    independent = tmp_path / "independent"  # it learns each game from the same fresh network
+    train(independent, *GAMES, "--method", "independent")
+    proc = run_cli("inspect", str(scratch_dir), "--scratch", str(independent), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "plasticity" in proc.stdout
+    proc = run_cli("train", "--out", str(tmp_path / "x"), *TINY, *GAMES, "--critic-trunk", "shared",
+                   "--scratch", str(scratch_dir), cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(proc, "has critic_trunk own, this run shared; they must match")
+    proc = run_cli("inspect", str(scratch_dir), "--scratch", str(tmp_path / "x"), cwd=tmp_path)
     assert_one_line_error(proc, "is not a readable run folder")
 
 
