@@ -32,10 +32,8 @@ def run_metrics(folder: Path, scratch: list[Path], policy: str) -> tuple[int, di
     run = open_train_run(folder)
     cfg = replace(run.train_config, eval_policy=policy)
     fair = [s for s in scratch if mismatch(open_train_run(s).train_config, cfg) is None]
-    try:  # with no fair run, load_scratch says why the first is not
-        reference = load_scratch(fair or scratch, cfg) if scratch else None
-    except ValueError as e:
-        raise SystemExit(f"{folder}: {e}") from None
+    # with no fair run, load_scratch says why the first one is not
+    reference = load_scratch(fair or scratch, cfg) if scratch else None
     fresh = run.fresh_summary(policy, reference)
     scores = {k: getattr(fresh.scores, k) for k in COLUMNS[:-1]}
     return cfg.seed, {**scores, "frozen": fresh.frozen_fraction[-1]}

@@ -133,3 +133,24 @@ def test_a_table_script_names_an_unreadable_run_in_one_line(fake_runs, tmp_path)
                       "--group", "blip", str(fake_runs / "blip"), str(missing))  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"error: {missing}: '{missing}' does not exist"]
+
+
+def test_the_plasticity_table_compares_each_run_with_scratch_runs_of_its_own_critic_trunk(
+    fake_runs, tmp_path
+):
+    shared = tmp_path / "scratch_shared"
+    args = ["--suite", "fake", "--method", "scratch", "--critic-trunk", "shared"]
+    proc = run_cli("train", "--out", str(shared), *args, "--steps-per-task", "128", *TINY,
+                   cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    blip = fake_runs / "blip"
+    proc = run_script(BENCHMARKS / "plasticity_table.py", "--scratch", str(shared),
+                      str(fake_runs / "scratch"), "--group", "blip", str(blip))  # fmt: skip
+    assert proc.returncode == 0 and "blip" in proc.stdout, proc.stderr
+    proc = run_script(BENCHMARKS / "plasticity_table.py", "--scratch", str(shared),
+                      "--group", "blip", str(blip))  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {blip}: --scratch {str(shared)!r} has critic_trunk shared, this run own; "
+        "they must match"
+    ]
