@@ -372,6 +372,7 @@ class ContinualTrainer:
             return
         if self.saved_at != self.num_timesteps:
             self._checkpoint(f"step_{self.num_timesteps}")
+        self.stop.settle()
         raise Interrupted(
             f"stopped at env step {self.num_timesteps} with checkpoint {self.last_checkpoint}",
             self.stop.exit_code,

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 
+from blip_rl.infra.interrupt import DeferredInterrupt
 from tests.cli import TWO_TASKS as RUN
 from tests.cli import run_cli, start_cli
 
@@ -270,3 +271,16 @@ def test_a_second_ctrl_c_stops_at_once_and_the_run_still_resumes(tmp_path):
     assert "resume with: blip-rl train --out" in stderr.strip().splitlines()[-1]
     proc = run_cli("train", "--out", str(out), *LONGER, "--resume", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_signal_after_the_loop_has_settled_is_ignored():
+    """Once the loop has stopped with everything saved, a further Ctrl-C must not cut its way
+    out short (the closing of the loggers, the resume line) with a KeyboardInterrupt."""
+    with DeferredInterrupt() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.requested and stop.exit_code == 130
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)  # a second one stops at once ...
+        stop.settle()
+        os.kill(os.getpid(), signal.SIGTERM)  # ... unless the loop has settled
+    assert stop.exit_code == 130

@@ -112,6 +112,7 @@ def _classify(
         except ValueError as e:  # CheckpointError: none usable; or the W&B run's settings
             fail(prog, f"seed {seed}: {e}")
         except (TaskStopped, KeyboardInterrupt) as e:  # a second signal: KeyboardInterrupt
+            stop.settle()  # finished tasks are saved: a further signal would only cut this line
             saved = saved_line(seed_folder(out, seed))
             resume = f"blip-rl classify --out {shlex.quote(str(out))} --resume"
             how = "at once " if isinstance(e, KeyboardInterrupt) else ""

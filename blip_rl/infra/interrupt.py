@@ -24,14 +24,16 @@ class Interrupted(Exception):
 
 class DeferredInterrupt:
     """Within ``with DeferredInterrupt() as stop:``, SIGINT and SIGTERM set ``stop.signal``
-    (the loop polls it) instead of raising; a second signal raises ``KeyboardInterrupt``.
-    Outside the main thread, where Python delivers no signals, it does nothing."""
+    (the loop polls it) instead of raising; a second signal raises ``KeyboardInterrupt``, unless
+    the loop has :meth:`settle`-d. Outside the main thread, where Python delivers no signals,
+    it does nothing."""
 
     def __init__(
         self, on_stop: str = "saving a checkpoint after the current step, then stopping"
     ) -> None:
         self.on_stop = on_stop  # what the first signal does, as the warning says it
         self.signal: int | None = None
+        self.settled = False
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> DeferredInterrupt:
@@ -47,7 +49,15 @@ class DeferredInterrupt:
             # would only interrupt its shutdown with a traceback.
             signal.signal(number, signal.SIG_IGN if self.requested else handler)  # type: ignore[arg-type]
 
+    def settle(self) -> None:
+        """The loop has stopped with everything saved: from now on a signal is ignored (it
+        would have nothing left to save, and would only cut the way out short: the closing
+        of the loggers, the resume line)."""
+        self.settled = True
+
     def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.settled:
+            return
         if self.signal is not None:
             raise KeyboardInterrupt
         self.signal = number
