@@ -46,6 +46,7 @@ lint: install
 # One headline ratio per script, each measured in one run; the last line of each is the ratio.
 bench: install
 	$(BIN)/python benchmarks/ppo_overhead.py
+	$(BIN)/python benchmarks/classify_overhead.py
 	$(BIN)/python benchmarks/fisher.py
 	$(BIN)/python benchmarks/state_bytes.py
 	$(BIN)/python benchmarks/consolidation.py

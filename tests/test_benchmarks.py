@@ -19,6 +19,7 @@ HEADLINE = re.compile(r"^[^:]+: [-+.\deE]+ \(target [<>]= [\d.]+\)$")
     "script, args",
     [
         ("ppo_overhead.py", ["--suite", "minatar", "--steps", "400", "--pairs", "2"]),
+        ("classify_overhead.py", ["--steps", "2", "--pairs", "1"]),
         ("fisher.py", ["--samples", "64", "--chunk", "32", "--repeats", "1"]),
         ("state_bytes.py", []),
         ("consolidation.py", ["--suite", "minatar", "--steps", "400", "--repeats", "1"]),

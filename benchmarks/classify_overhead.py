@@ -1,0 +1,128 @@
+"""Training-step throughput of BLIP's classification networks against the same networks in
+plain float layers: the cost of the quantized copy (Eq. 2, rebuilt after every step) and the
+clip (Eq. 4) where a step is small (the paper's batch of 32).
+
+Both nets take SGD steps on random inputs of the benchmark's shape (the paper's MLP for the
+MNIST family, the AlexNet-like net for CIFAR), BLIP with one task consolidated and the clip
+after every step. They are timed in pairs, back to back (plain first in even pairs, BLIP first
+in odd ones), so each pair's ratio sees one machine load; the headline is the median ratio.
+
+    python benchmarks/classify_overhead.py [--net mlp|alexnet|both] [--steps N] [--pairs P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from timing import headline
+from torch import nn
+from torch.optim import Optimizer
+
+from blip_rl import Blip, BlipConfig
+from blip_rl.classification.benchmarks import get_benchmark
+from blip_rl.classification.config import ClassifyConfig
+from blip_rl.classification.nets import MultiHeadNet, build_net
+from blip_rl.core.fisher import sampled_log_prob
+from blip_rl.core.layers import BlipConv2d, BlipLinear
+
+IN_SHAPES = {"mlp": (1, 28, 28), "alexnet": (3, 32, 32)}
+"""The input shape of each net (Fashion-MNIST and MNIST; CIFAR)."""
+BENCHMARK = {"mlp": "fmnist5", "alexnet": "cifar"}
+"""Whose prior the consolidated task uses."""
+STEPS = {"mlp": 200, "alexnet": 40}
+"""SGD steps per timed call by default: a few seconds each on one CPU core."""
+BATCH = ClassifyConfig().batch_size
+
+
+def float_twin(model: MultiHeadNet) -> MultiHeadNet:
+    """A copy of ``model`` with every BLIP layer replaced by the torch layer it extends, with
+    the same shape and weights (no quantization, no BLIP buffers)."""
+    twin = copy.deepcopy(model)
+    for module in list(twin.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, BlipLinear):
+                plain: nn.Module = nn.Linear(child.in_features, child.out_features)
+            elif isinstance(child, BlipConv2d):
+                plain = nn.Conv2d(
+                    child.in_channels, child.out_channels, child.kernel_size, child.stride,
+                    child.padding, child.dilation,
+                )  # fmt: skip
+            else:
+                continue
+            plain.load_state_dict({"weight": child.weight, "bias": child.bias})
+            setattr(module, name, plain)
+    return twin
+
+
+def build(net: str) -> tuple[MultiHeadNet, MultiHeadNet, Blip]:
+    """The BLIP net (task 0 consolidated on random inputs, head 1 learning) and its float
+    twin."""
+    torch.manual_seed(0)
+    model = build_net(net, IN_SHAPES[net], bits=20)
+    for _ in range(2):
+        model.add_head(2)
+    blip = Blip(model, BlipConfig(fisher_prior=get_benchmark(BENCHMARK[net]).fisher_prior))
+    x = torch.rand(256, *IN_SHAPES[net])
+    blip.on_task_end(0, x.split(64), lambda m, batch: sampled_log_prob(m(batch, 0)))
+    return model, float_twin(model), blip
+
+
+def steps_per_second(model: MultiHeadNet, optimizer: Optimizer, steps: int) -> float:
+    """SGD steps per second of head 1 on one random batch of :data:`BATCH`."""
+    x = torch.rand(
+        BATCH, *IN_SHAPES["mlp" if isinstance(model.trunk[0], nn.Flatten) else "alexnet"]
+    )
+    y = torch.randint(0, 2, (BATCH,))
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x, 1), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return steps / (time.perf_counter() - start)
+
+
+def pair_ratios(net: str, steps: int, pairs: int) -> tuple[list[float], list[float]]:
+    """Steps/s of the float net and of the BLIP net, ``pairs`` of each (see the module)."""
+    blip_model, plain_model, blip = build(net)
+    models = {"plain": plain_model, "blip": blip_model}
+    optimizers = {name: torch.optim.SGD(m.parameters(), lr=0.01) for name, m in models.items()}
+    blip.attach(optimizers["blip"])
+    for name in models:  # warm-up: allocator, caches
+        steps_per_second(models[name], optimizers[name], 5)
+    rates: dict[str, list[float]] = {"plain": [], "blip": []}
+    for i in range(pairs):
+        for name in ("plain", "blip") if i % 2 == 0 else ("blip", "plain"):
+            rates[name].append(steps_per_second(models[name], optimizers[name], steps))
+    return rates["plain"], rates["blip"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--net", choices=("mlp", "alexnet", "both"), default="both")
+    parser.add_argument("--steps", type=int, default=None, help="SGD steps per timed call")
+    parser.add_argument("--pairs", type=int, default=5, help="timed (plain, BLIP) pairs")
+    args = parser.parse_args()
+    for net in ("alexnet", "mlp") if args.net == "both" else (args.net,):  # the MLP last
+        steps = args.steps or STEPS[net]
+        plain, blip = pair_ratios(net, steps, args.pairs)
+        ratios = sorted(b / p for p, b in zip(plain, blip))
+        print(
+            f"{net}: float {statistics.median(plain):.1f} steps/s, BLIP "
+            f"{statistics.median(blip):.1f} steps/s (batch {BATCH}; medians of {args.pairs} x "
+            f"{steps} steps); ratio per pair {', '.join(f'{r:.3f}' for r in ratios)}"
+        )
+        headline(
+            f"BLIP / float training steps/s ({net}, median of {args.pairs} pairs)",
+            statistics.median(ratios),
+            ">= 0.97",
+        )
+
+
+if __name__ == "__main__":
+    main()
