@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import time
+from functools import partial
 
 import torch
 import torch.nn.functional as F
-from timing import headline
+from timing import paired_rates, report_pairs
 from torch import nn
 from torch.optim import Optimizer
 
@@ -87,19 +87,16 @@ def steps_per_second(model: MultiHeadNet, optimizer: Optimizer, steps: int) -> f
     return steps / (time.perf_counter() - start)
 
 
-def pair_ratios(net: str, steps: int, pairs: int) -> tuple[list[float], list[float]]:
-    """Steps/s of the float net and of the BLIP net, ``pairs`` of each (see the module)."""
+def pair_rates(net: str, steps: int, pairs: int) -> dict[str, list[float]]:
+    """Steps/s of the float net ("plain") and of the BLIP net, ``pairs`` of each."""
     blip_model, plain_model, blip = build(net)
     models = {"plain": plain_model, "blip": blip_model}
     optimizers = {name: torch.optim.SGD(m.parameters(), lr=0.01) for name, m in models.items()}
     blip.attach(optimizers["blip"])
     for name in models:  # warm-up: allocator, caches
         steps_per_second(models[name], optimizers[name], 5)
-    rates: dict[str, list[float]] = {"plain": [], "blip": []}
-    for i in range(pairs):
-        for name in ("plain", "blip") if i % 2 == 0 else ("blip", "plain"):
-            rates[name].append(steps_per_second(models[name], optimizers[name], steps))
-    return rates["plain"], rates["blip"]
+    timers = {k: partial(steps_per_second, models[k], optimizers[k], steps) for k in models}
+    return paired_rates(timers, pairs)
 
 
 def main() -> None:
@@ -110,17 +107,9 @@ def main() -> None:
     args = parser.parse_args()
     for net in ("alexnet", "mlp") if args.net == "both" else (args.net,):  # the MLP last
         steps = args.steps or STEPS[net]
-        plain, blip = pair_ratios(net, steps, args.pairs)
-        ratios = sorted(b / p for p, b in zip(plain, blip))
-        print(
-            f"{net}: float {statistics.median(plain):.1f} steps/s, BLIP "
-            f"{statistics.median(blip):.1f} steps/s (batch {BATCH}; medians of {args.pairs} x "
-            f"{steps} steps); ratio per pair {', '.join(f'{r:.3f}' for r in ratios)}"
-        )
-        headline(
-            f"BLIP / float training steps/s ({net}, median of {args.pairs} pairs)",
-            statistics.median(ratios),
-            ">= 0.97",
+        detail = f"SGD, batch {BATCH}, {steps} steps per timing"
+        report_pairs(
+            "BLIP / float training", net, "steps/s", pair_rates(net, steps, args.pairs), detail
         )
 
 

@@ -14,11 +14,11 @@ pair ratios (target >= 0.97), printed with every pair's, all measured in this on
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
+from functools import partial
 
 from stable_baselines3 import PPO
-from timing import headline
+from timing import paired_rates, report_pairs
 
 from blip_rl import Blip, BlipConfig
 from blip_rl.agents import BlipActorCriticPolicy, BlipTrunk
@@ -89,11 +89,8 @@ def pair_ratios(
     }
     for model in models.values():  # warm-up: first rollout, allocator, caches
         model.learn(n_envs * ppo.n_steps)
-    fps: dict[str, list[float]] = {"plain": [], "blip": []}
-    for i in range(pairs):
-        for name in ("plain", "blip") if i % 2 == 0 else ("blip", "plain"):
-            fps[name].append(steps_per_second(models[name], steps))
-    return fps["plain"], fps["blip"]
+    rates = paired_rates({k: partial(steps_per_second, m, steps) for k, m in models.items()}, pairs)
+    return rates["plain"], rates["blip"]
 
 
 def main() -> None:
@@ -108,17 +105,9 @@ def main() -> None:
     for suite in suites:  # the paper's Atari trunk last: the headline
         steps = args.steps or (20_000 if suite == "minatar" else 4_000)
         plain, blip = pair_ratios(suite, steps, args.pairs, args.device, args.vec_env)
-        ratios = sorted(b / p for p, b in zip(plain, blip))
-        print(
-            f"{suite}: plain SB3 PPO {statistics.median(plain):.1f} env-steps/s, BLIP PPO "
-            f"{statistics.median(blip):.1f} env-steps/s (medians of {args.pairs} x {steps} "
-            f"steps each); ratio per pair {ratios[0]:.3f} .. {ratios[-1]:.3f} "
-            f"({', '.join(f'{r:.3f}' for r in ratios)})"
-        )
-        headline(
-            f"BLIP PPO / plain SB3 PPO env-steps/s ({suite}, median of {args.pairs} pairs)",
-            statistics.median(ratios),
-            ">= 0.97",
+        detail = f"SB3 PPO, {steps} env steps per timing"
+        report_pairs(
+            "BLIP PPO / plain SB3 PPO", suite, "env-steps/s", {"plain": plain, "blip": blip}, detail
         )
 
 
