@@ -72,12 +72,12 @@ def build(net: str) -> tuple[MultiHeadNet, MultiHeadNet, Blip]:
     return model, float_twin(model), blip
 
 
-def steps_per_second(model: MultiHeadNet, optimizer: Optimizer, steps: int) -> float:
-    """SGD steps per second of head 1 on one random batch of :data:`BATCH`."""
-    x = torch.rand(
-        BATCH, *IN_SHAPES["mlp" if isinstance(model.trunk[0], nn.Flatten) else "alexnet"]
-    )
-    y = torch.randint(0, 2, (BATCH,))
+def steps_per_second(
+    model: MultiHeadNet, optimizer: Optimizer, shape: tuple[int, ...], steps: int
+) -> float:
+    """SGD steps per second of head 1 on one random batch of :data:`BATCH` inputs of
+    ``shape``."""
+    x, y = torch.rand(BATCH, *shape), torch.randint(0, 2, (BATCH,))
     start = time.perf_counter()
     for _ in range(steps):
         loss = F.cross_entropy(model(x, 1), y)
@@ -93,10 +93,12 @@ def pair_rates(net: str, steps: int, pairs: int) -> dict[str, list[float]]:
     models = {"plain": plain_model, "blip": blip_model}
     optimizers = {name: torch.optim.SGD(m.parameters(), lr=0.01) for name, m in models.items()}
     blip.attach(optimizers["blip"])
-    for name in models:  # warm-up: allocator, caches
-        steps_per_second(models[name], optimizers[name], 5)
-    timers = {k: partial(steps_per_second, models[k], optimizers[k], steps) for k in models}
-    return paired_rates(timers, pairs)
+    timers = {
+        k: partial(steps_per_second, models[k], optimizers[k], IN_SHAPES[net]) for k in models
+    }
+    for timer in timers.values():  # warm-up: allocator, caches
+        timer(5)
+    return paired_rates({k: partial(timer, steps) for k, timer in timers.items()}, pairs)
 
 
 def main() -> None:

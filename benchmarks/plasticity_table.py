@@ -20,6 +20,7 @@ from pathlib import Path
 
 from groups import add_group_argument, group_table
 
+from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.evaluation import EVAL_POLICIES
 from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.scratch import load_scratch, mismatch
@@ -27,13 +28,14 @@ from blip_rl.agents.scratch import load_scratch, mismatch
 COLUMNS = ("acc", "bwt", "bwt_unclipped", "mean_plasticity", "frozen")
 
 
-def run_metrics(folder: Path, scratch: list[Path], policy: str) -> tuple[int, dict]:
-    """The run's seed and its :data:`COLUMNS` (``None`` where it has no value)."""
+def run_metrics(folder: Path, scratch: dict[Path, TrainConfig], policy: str) -> tuple[int, dict]:
+    """The run's seed and its :data:`COLUMNS` (``None`` where it has no value); ``scratch``:
+    the reference runs' configs by folder."""
     run = open_train_run(folder)
     cfg = replace(run.train_config, eval_policy=policy)
-    fair = [s for s in scratch if mismatch(open_train_run(s).train_config, cfg) is None]
+    fair = [s for s, saved in scratch.items() if mismatch(saved, cfg) is None]
     # with no fair run, load_scratch says why the first one is not
-    reference = load_scratch(fair or scratch, cfg) if scratch else None
+    reference = load_scratch(fair or list(scratch), cfg) if scratch else None
     fresh = run.fresh_summary(policy, reference)
     scores = {k: getattr(fresh.scores, k) for k in COLUMNS[:-1]}
     return cfg.seed, {**scores, "frozen": fresh.frozen_fraction[-1]}
@@ -48,8 +50,13 @@ def main() -> None:
     parser.add_argument("--policy", choices=EVAL_POLICIES, default="sampled")
     args = parser.parse_args()
 
+    try:
+        scratch = {folder: open_train_run(folder).train_config for folder in args.scratch}
+    except (OSError, ValueError) as err:  # one line, not a traceback
+        raise SystemExit(f"error: --scratch: {err}") from None
+
     def seed_values(folder: Path) -> list[tuple[int, dict[str, float | None]]]:
-        return [run_metrics(folder, args.scratch, args.policy)]
+        return [run_metrics(folder, scratch, args.policy)]
 
     print(f"{args.policy} actions: mean ± SE [95% CI] over seeds")
     print("\n".join(group_table(args.group, COLUMNS, seed_values)))

@@ -134,6 +134,10 @@ def test_a_table_script_names_an_unreadable_run_in_one_line(fake_runs, tmp_path)
                       "--group", "blip", str(fake_runs / "blip"), str(missing))  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"error: {missing}: '{missing}' does not exist"]
+    proc = run_script(BENCHMARKS / "plasticity_table.py", "--scratch", str(missing),
+                      "--group", "blip", str(fake_runs / "blip"))  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"error: --scratch: '{missing}' does not exist"]
 
 
 def test_the_plasticity_table_compares_each_run_with_scratch_runs_of_its_own_critic_trunk(
