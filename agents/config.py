@@ -19,9 +19,10 @@ from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import METHODS
 from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
+from blip_rl.core.quant import KERNELS
 from blip_rl.envs.games import SUITES, Game, default_suite, get_game
 from blip_rl.envs.make import VEC_ENVS
-from blip_rl.infra.device import DEVICES, THREADS_HELP, check_threads
+from blip_rl.infra.device import DEVICES, KERNELS_HELP, THREADS_HELP, check_threads
 from blip_rl.infra.tracking import WANDB_MODES, check_project, experiment_group
 
 FISHER_ACTIONS = ("resampled", "rollout")
@@ -162,6 +163,7 @@ class TrainConfig:
         THREADS_HELP,
         how=True,
     )
+    kernels: str = option("eager", KERNELS_HELP, choices=KERNELS, how=True)
     out: str | None = option(
         None, "run directory [default: runs/<suite>__<method>__<seed>__<unix time>]", how=True
     )

@@ -29,6 +29,7 @@ from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.nets import MultiHeadNet, build_net
 from blip_rl.core.fisher import sampled_log_prob
 from blip_rl.core.layers import BlipConv2d, BlipLinear
+from blip_rl.core.quant import KERNELS, use_kernels
 
 IN_SHAPES = {"mlp": (1, 28, 28), "alexnet": (3, 32, 32)}
 """The input shape of each net (Fashion-MNIST and MNIST; CIFAR)."""
@@ -106,10 +107,12 @@ def main() -> None:
     parser.add_argument("--net", choices=("mlp", "alexnet", "both"), default="both")
     parser.add_argument("--steps", type=int, default=None, help="SGD steps per timed call")
     parser.add_argument("--pairs", type=int, default=5, help="timed (plain, BLIP) pairs")
+    parser.add_argument("--kernels", choices=KERNELS, default="eager", help="BLIP's rebuild")
     args = parser.parse_args()
+    use_kernels(args.kernels, torch.device("cpu"))
     for net in ("alexnet", "mlp") if args.net == "both" else (args.net,):  # the MLP last
         steps = args.steps or STEPS[net]
-        detail = f"SGD, batch {BATCH}, {steps} steps per timing"
+        detail = f"SGD, batch {BATCH}, {steps} steps per timing, {args.kernels} kernels"
         report_pairs(
             "BLIP / float training", net, "steps/s", pair_rates(net, steps, args.pairs), detail
         )

@@ -26,6 +26,7 @@ from blip_rl.agents.config import PPOConfig
 from blip_rl.agents.presets import SUITE_PRESETS
 from blip_rl.agents.samples import FISHER_BATCH, RecentTransitions
 from blip_rl.agents.trainer import policy_log_likelihood
+from blip_rl.core.quant import KERNELS, use_kernels
 from blip_rl.envs import SUITES, get_game, make_env
 from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES, resolve_device
@@ -98,14 +99,16 @@ def main() -> None:
     parser.add_argument("--suite", choices=("minatar", "atari6", "both"), default="both")
     parser.add_argument("--steps", type=int, default=None, help="env steps per timed learn()")
     parser.add_argument("--pairs", type=int, default=5, help="timed (plain, BLIP) pairs")
+    parser.add_argument("--kernels", choices=KERNELS, default="eager", help="BLIP's rebuild")
     parser.add_argument("--device", choices=DEVICES, default="cpu")
     parser.add_argument("--vec-env", choices=tuple(VEC_ENVS), default="dummy")
     args = parser.parse_args()
+    use_kernels(args.kernels, resolve_device(args.device))
     suites = ("minatar", "atari6") if args.suite == "both" else (args.suite,)
     for suite in suites:  # the paper's Atari trunk last: the headline
         steps = args.steps or (20_000 if suite == "minatar" else 4_000)
         plain, blip = pair_ratios(suite, steps, args.pairs, args.device, args.vec_env)
-        detail = f"SB3 PPO, {steps} env steps per timing"
+        detail = f"SB3 PPO, {steps} env steps per timing, {args.kernels} kernels"
         report_pairs(
             "BLIP PPO / plain SB3 PPO", suite, "env-steps/s", {"plain": plain, "blip": blip}, detail
         )

@@ -12,7 +12,8 @@ from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import METHODS
 from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
-from blip_rl.infra.device import DEVICES, THREADS_HELP, check_threads
+from blip_rl.core.quant import KERNELS
+from blip_rl.infra.device import DEVICES, KERNELS_HELP, THREADS_HELP, check_threads
 from blip_rl.infra.tracking import WANDB_MODES, check_project
 
 PRESETS: dict[str, BlipConfig] = {
@@ -83,6 +84,7 @@ class ClassifyConfig:
         THREADS_HELP,
         how=True,
     )
+    kernels: str = option("eager", KERNELS_HELP, choices=KERNELS, how=True)
     wandb: str = option(
         "off",
         "log to Weights & Biases, one W&B run per seed; offline writes under --out for "

@@ -3,13 +3,16 @@ seeds, their text and figure, and the run folder read back."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from blip_rl.classification.config import ClassifyConfig
 from blip_rl.core.metrics import Estimate, acc_bwt, estimate, mean_std
-from blip_rl.infra.figures import matrix_figure, matrix_mean
+from blip_rl.infra.figures import matrices_figure, matrix_mean
+from blip_rl.infra.flags import config_from_dict, flat_values, how_settings
 from blip_rl.infra.rundir import RunFolder, open_run
 from blip_rl.infra.tables import matrix_lines
 
@@ -133,6 +136,34 @@ def summarize(
     )
 
 
+def merge_results(parts: Sequence[ClassifyResults]) -> ClassifyResults:
+    """The results of several runs of one benchmark and method as one run's: their seeds in
+    the order given, ACC and BWT over all of them; ``ValueError`` naming a seed given twice."""
+    seeds = [seed for part in parts for seed in part.seeds]
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:
+        raise ValueError(f"seed {twice[0]} of {parts[0].method} is given twice")
+    records = [record for part in parts for record in part.per_seed]
+    accs, bwts = [r.acc for r in records], [r.bwt for r in records]
+    (acc, acc_std), (bwt, bwt_std) = mean_std(accs), mean_std(bwts)
+    acc_e, bwt_e = estimate(accs), estimate(bwts)
+    return replace(
+        parts[0],
+        seeds=seeds,
+        acc_matrix=[m for part in parts for m in part.acc_matrix],
+        acc=acc,
+        bwt=bwt,
+        acc_std=acc_std,
+        bwt_std=bwt_std,
+        per_seed=records,
+        wall_time_s=sum(part.wall_time_s for part in parts),
+        acc_se=acc_e.se,
+        bwt_se=bwt_e.se,
+        acc_ci=[acc_e.low, acc_e.high],
+        bwt_ci=[bwt_e.low, bwt_e.high],
+    )
+
+
 def format_results(results: ClassifyResults) -> str:
     """The accuracy matrix of each seed (rows: after task i) and ACC/BWT, as plain text."""
     names = results.tasks
@@ -173,6 +204,29 @@ class ClassifyRun(RunFolder):
     def results(self) -> ClassifyResults:
         return self.read_record(ClassifyResults)
 
+    @cached_property
+    def classify_config(self) -> ClassifyConfig:
+        """The run's resolved config; ``ValueError`` if ``config.json`` does not read."""
+        try:
+            return config_from_dict(ClassifyConfig, self.config).resolved()
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{str(self.path)!r} holds an unreadable config.json ({e})") from None
+
+    @property
+    def settings(self) -> str:
+        """What the run computes, its seeds left out: runs of equal settings are seeds of one
+        experiment."""
+        skip = {*how_settings(ClassifyConfig), "seeds"}
+        values = flat_values(self.classify_config)
+        return repr(sorted((k, v) for k, v in values.items() if k not in skip))
+
+    @property
+    def label(self) -> str:
+        """The method, and the preset if not the default: ``blip, preset paper``."""
+        cfg = self.classify_config
+        preset = "" if cfg.preset == ClassifyConfig().preset else f", preset {cfg.preset}"
+        return f"{cfg.method}{preset}"
+
     @property
     def tasks(self) -> list[str]:
         return self.results.tasks
@@ -196,11 +250,43 @@ class ClassifyRun(RunFolder):
         return {"acc": self.results.acc, "bwt": self.results.bwt}
 
 
-def accuracy_figure(run: ClassifyRun) -> Figure:
-    """The mean test accuracy matrix (%) over a classify run's seeds, ACC/BWT in the title."""
-    results = run.results
-    title = f"{results.benchmark} / {run.method}: accuracy (%)\n{spread_text(results)}"
-    return matrix_figure(matrix_mean(results.acc_matrix), run.tasks, title, 100.0)
+def group_classify_runs(
+    runs: Sequence[ClassifyRun], names: Mapping[Path, str] | None = None
+) -> dict[str, ClassifyResults]:
+    """The merged results (:func:`merge_results`) of each group of ``runs`` of equal settings,
+    by label (:attr:`ClassifyRun.label`, or the one ``names``, run folder -> label, gives any
+    of the group's runs), in the order first given; ``ValueError`` if two groups share a
+    label, or the runs are not of one benchmark."""
+    names = {Path(p).resolve(): name for p, name in (names or {}).items()}
+    benchmarks = sorted({run.results.benchmark for run in runs})
+    if len(benchmarks) > 1:
+        raise ValueError(
+            f"plot classify runs of one benchmark together, got {', '.join(benchmarks)}"
+        )
+    groups: dict[str, list[ClassifyRun]] = {}
+    for run in runs:
+        groups.setdefault(run.settings, []).append(run)
+    merged: dict[str, ClassifyResults] = {}
+    for group in groups.values():
+        given = {names[r.path.resolve()] for r in group if r.path.resolve() in names}
+        label = given.pop() if len(given) == 1 else group[0].label
+        if len(given) > 0 or label in merged:
+            raise ValueError(
+                f"two groups of classify runs of different settings are both labelled {label!r} "
+                "(or one group two names); give each group one --label"
+            )
+        merged[label] = merge_results([run.results for run in group])
+    return merged
+
+
+def accuracy_figure(groups: Mapping[str, ClassifyResults]) -> Figure:
+    """The mean test accuracy matrix (%) over the seeds of each group (label -> results),
+    side by side, ACC/BWT in each title."""
+    panels = [
+        (matrix_mean(r.acc_matrix), f"{r.benchmark} / {label}: accuracy (%)\n{spread_text(r)}")
+        for label, r in groups.items()
+    ]
+    return matrices_figure(panels, next(iter(groups.values())).tasks, 100.0)
 
 
 def open_classify_run(folder: Path) -> ClassifyRun:

@@ -12,6 +12,7 @@ from blip_rl.classification.nets import mlp
 from blip_rl.classification.results import open_classify_run
 from blip_rl.classification.trainer import learn_sequence
 from blip_rl.commands.main import main
+from blip_rl.core.quant import KERNELS
 from blip_rl.core.strategy import Strategy
 from blip_rl.infra.files import write_json
 from tests.cli import assert_one_line_error, run_cli
@@ -53,6 +54,22 @@ def test_every_method_runs_digits5_and_writes_results(tmp_path, method, seeds, c
         assert r["acc_ci"][0] <= min(accs) + 1e-9 and r["acc_ci"][1] >= max(accs) - 1e-9
         assert r["acc_se"] == pytest.approx(abs(accs[0] - accs[1]) / 2)
         assert "(mean ± SE [95% CI] over n = 2 seeds)" in printed
+
+
+def test_compiled_kernels_change_no_bit_of_a_run(tmp_path):
+    # --kernels compiled rebuilds the 1200x1200 hidden layer (1.44M weights) in one fused pass
+    for kernels in KERNELS:
+        proc = run_cli("classify", "--benchmark", "digits5", "--seeds", "0", "--out", kernels,
+                       "--kernels", kernels, "--device", "cpu", "--epochs", "1",
+                       "--fisher-samples", "64", cwd=tmp_path)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    eager, compiled = (tmp_path / kernels for kernels in KERNELS)
+    assert results(compiled)["acc_matrix"] == results(eager)["acc_matrix"]
+    assert json.loads((compiled / "sessions.json").read_text())[0]["kernels"] == "compiled"
+    state = "checkpoints/seed_0/task_4/state.pt"
+    weights = [torch.load(run / state, weights_only=True)["model"] for run in (eager, compiled)]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
 def test_mnist5_from_tiny_idx_files(tmp_path):

@@ -79,6 +79,7 @@ def test_an_offline_wandb_run_holds_every_eval_key_and_the_task_end_charts(tmp_p
     assert list((out / "sb3").glob("events.out.tfevents.*"))  # TensorBoard
     (session,) = json.loads((out / "sessions.json").read_text())
     assert session["torch_threads"] >= 1 and session["versions"]["torch"].startswith("2.")
+    assert session["kernels"] == "eager"
     config = json.loads((out / "config.json").read_text())
     assert config["suite"] == "minatar"
     assert null_settings(config) == {"scratch", "blip.bit_cap"}  # None means "none" for both

@@ -17,6 +17,7 @@ from blip_rl.agents.rundir import write_eval_csv
 from blip_rl.agents.state import EvalRow, RunState
 from blip_rl.agents.summary import summarize
 from blip_rl.commands.main import main
+from blip_rl.commands.plot import figures_of
 from blip_rl.commands.runs import open_run
 from blip_rl.core.metrics import estimate, pairwise_differences
 from blip_rl.envs import get_game, make_env
@@ -331,7 +332,7 @@ def test_label_names_a_group_through_any_of_its_runs(three_runs, tmp_path):
     ]
     cases = [
         (f"{s0}", "invalid --label"),
-        (f"{tmp_path}=x", "which is not a train run given"),
+        (f"{tmp_path}=x", "which is not a run given"),
         (f"{s0}=a,{s1}=b", "two names: a, b"),
         (f"{s0}=a,{b02}=a", "give each group its own --label"),
     ]
@@ -392,7 +393,7 @@ def test_classify_runs_get_an_accuracy_matrix_heat_maps_and_a_capacity_table(
     classify_run, tmp_path, capsys
 ):
     assert main(["plot", str(classify_run), "--out", str(tmp_path)]) == 0
-    valid_image(tmp_path / "accuracy_run.png")
+    valid_image(tmp_path / "accuracy_blip.png")
     for seed in (0, 1):
         assert len(list((classify_run / "bits" / f"seed_{seed}").glob("task_*.npz"))) == 5
     assert (
@@ -403,6 +404,32 @@ def test_classify_runs_get_an_accuracy_matrix_heat_maps_and_a_capacity_table(
     assert main(["inspect", str(classify_run)]) == 0
     shown = capsys.readouterr().out
     assert "ACC" in shown and shown.count("after digits-4") == 2  # one table per seed
+
+
+def test_classify_runs_of_one_experiment_make_one_matrix_over_all_their_seeds(
+    classify_run, tmp_path
+):
+    quick = ["--epochs", "1", "--device", "cpu"]
+    for name, args in (("blip_s2", ["--seeds", "2"]), ("ft", ["--method", "ft", "--seeds", "0"])):
+        assert main(["classify", "--out", str(tmp_path / name), *quick, *args]) == 0
+    runs = [open_run(p) for p in (classify_run, tmp_path / "blip_s2", tmp_path / "ft")]
+    figures = figures_of(runs)
+    assert sorted(figures) == ["accuracy_all", "accuracy_blip", "accuracy_ft"]
+    titles = [ax.get_title() for ax in figures["accuracy_all"].axes if ax.get_title()]
+    assert titles[0].startswith("digits5 / blip: accuracy (%)") and "n = 3 seeds" in titles[0]
+    assert titles[1].startswith("digits5 / ft: accuracy (%)") and "(n = 1)" in titles[1]
+    named = figures_of(runs, labels={tmp_path / "ft": "fine-tuning"})
+    assert "accuracy_fine-tuning" in named
+    shutil.copytree(classify_run, tmp_path / "again")
+    other = ["classify", "--out", str(tmp_path / "other"), "--epochs", "2", "--device", "cpu"]
+    assert main(other) == 0  # the same label, other settings
+    for extra, message in (
+        ("again", "seed 0 of blip is given twice"),
+        ("other", "both labelled 'blip'"),
+    ):
+        proc = run_cli("plot", str(classify_run), str(tmp_path / extra), "--out",
+                       str(tmp_path / "p"), cwd=tmp_path)  # fmt: skip
+        assert_one_line_error(proc, message)
 
 
 def test_plot_refuses_runs_that_cannot_share_axes_in_one_line(runs, tmp_path):

@@ -23,6 +23,7 @@ from blip_rl.classification.results import (
 from blip_rl.classification.trainer import SeedRun, TaskStopped, run_seed
 from blip_rl.commands.command import Command
 from blip_rl.core.numerics import NumericalFault
+from blip_rl.core.quant import use_kernels
 from blip_rl.infra.checkpoints import CheckpointError, latest_checkpoint
 from blip_rl.infra.device import resolve_device, set_threads
 from blip_rl.infra.files import write_error, write_json
@@ -50,7 +51,6 @@ def run(cfg: ClassifyConfig, prog: str) -> int:
 def _run(cfg: ClassifyConfig, prog: str, stop: DeferredInterrupt) -> int:
     try:
         device = resolve_device(cfg.device)
-        set_threads(cfg.threads)
         if cfg.resume and cfg.out is None:
             raise ValueError("--resume needs --out, the run directory to continue")
         seeds = "-".join(map(str, cfg.seeds))
@@ -71,6 +71,8 @@ def _run(cfg: ClassifyConfig, prog: str, stop: DeferredInterrupt) -> int:
                     "or choose another --out"
                 )
             tasks = get_benchmark(cfg.benchmark).build(Path(cfg.data_dir) if cfg.data_dir else None)
+            set_threads(cfg.threads)  # after every input check: its warning is no error
+            use_kernels(cfg.kernels, device)
         except ValueError as e:  # includes DataError, a missing or malformed data file
             writer.discard_if_empty()
             fail(prog, str(e))
@@ -90,7 +92,7 @@ def _classify(
 ) -> int:
     if not cfg.resume:
         write_json(out / "config.json", asdict(cfg))
-    session = session_record(str(device), torch.get_num_threads(), step=0)
+    session = session_record(str(device), torch.get_num_threads(), cfg.kernels, step=0)
     record_session(out, session)
     log.info(
         "%s on %s (%d tasks); seeds %s; device %s (%d CPU threads), run folder %s",

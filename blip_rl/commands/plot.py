@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blip_rl.agents.evaluation import EVAL_POLICIES
-from blip_rl.agents.plots import train_figures
+from blip_rl.agents.plots import file_names, train_figures
 from blip_rl.agents.rundir import TrainRun
-from blip_rl.classification.results import ClassifyRun, accuracy_figure
+from blip_rl.classification.results import ClassifyRun, accuracy_figure, group_classify_runs
 from blip_rl.commands.command import Command
 from blip_rl.commands.runs import open_run
 from blip_rl.core.options import argument, option
@@ -47,24 +47,25 @@ class PlotConfig:
         None,
         "comma-separated RUN=NAME: NAME is the legend label of the group RUN (one of the run "
         "folders given) belongs to [default: the method, then each setting that differs "
-        "between groups, e.g. 'blip, bit_budget=0.2']",
+        "between groups, e.g. 'blip, bit_budget=0.2'; for classify runs the method and a "
+        "preset other than the default]",
     )
 
 
 def parse_labels(items: Sequence[str], runs: Sequence[RunFolder]) -> dict[Path, str]:
     """``--label`` items ``RUN=NAME`` as {run folder: NAME}; ``ValueError`` naming an item
-    that is not of that form or whose RUN is not one of the train ``runs``."""
-    train = {r.path.resolve(): r for r in runs if isinstance(r, TrainRun)}
+    that is not of that form or whose RUN is not one of ``runs``."""
+    given_runs = {r.path.resolve(): r for r in runs}
     labels: dict[Path, str] = {}
     for item in items:
         folder, _, name = item.partition("=")
         if not folder or not name.strip():
             raise ValueError(f"invalid --label {item!r}; expected RUN=NAME, e.g. runs/blip_s0=BLIP")
         path = Path(folder).resolve()
-        if path not in train:
-            given = ", ".join(str(r.path) for r in train.values())
+        if path not in given_runs:
+            given = ", ".join(str(r.path) for r in given_runs.values())
             raise ValueError(
-                f"--label names {folder!r}, which is not a train run given; choose from: {given}"
+                f"--label names {folder!r}, which is not a run given; choose from: {given}"
             )
         labels[path] = name.strip()
     return labels
@@ -75,15 +76,16 @@ def figures_of(
 ) -> dict[str, Figure]:
     """Every figure of ``runs`` by file name: Figs. 3 and 4 and each group's A matrix over the
     train runs (``policy``: their evaluation actions; ``labels``: run folder -> the label of
-    its group), an accuracy matrix per classify run."""
+    its group); the mean accuracy matrix of each group of classify runs of equal settings (the
+    seeds of an experiment), and all of them side by side when there are several."""
     train = [r for r in runs if isinstance(r, TrainRun)]
     figures = train_figures(train, policy, labels) if train else {}
     classify = [r for r in runs if isinstance(r, ClassifyRun)]
-    names = [r.name for r in classify]
-    if len(set(names)) < len(names):
-        raise ValueError(f"two classify runs share a folder name: {', '.join(names)}")
-    for run in classify:
-        figures[f"accuracy_{run.name}"] = accuracy_figure(run)
+    groups = group_classify_runs(classify, labels) if classify else {}
+    for (label, results), name in zip(groups.items(), file_names(list(groups))):
+        figures[f"accuracy_{name}"] = accuracy_figure({label: results})
+    if len(groups) > 1:
+        figures["accuracy_all"] = accuracy_figure(groups)
     return figures
 
 

@@ -21,6 +21,7 @@ from blip_rl.agents.summary import format_summary
 from blip_rl.agents.trainer import ContinualTrainer
 from blip_rl.commands.command import Command
 from blip_rl.core.numerics import NumericalFault
+from blip_rl.core.quant import use_kernels
 from blip_rl.envs.games import SUITES
 from blip_rl.infra.device import resolve_device, set_threads
 from blip_rl.infra.files import write_error, write_json
@@ -103,7 +104,6 @@ def run(cfg: TrainConfig, prog: str) -> int:
 def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
     try:
         device = resolve_device(cfg.device)
-        set_threads(cfg.threads)
         if cfg.resume and cfg.out is None:
             raise ValueError("--resume needs --out, the run directory to continue")
         out = Path(cfg.out) if cfg.out else default_run_dir(cfg.sequence_name, cfg.method, cfg.seed)
@@ -129,9 +129,13 @@ def _run(cfg: TrainConfig, prog: str, stop: DeferredInterrupt) -> int:
                 return 0
             check_resources(cfg)
             trainer = ContinualTrainer(cfg, out, device, cfg.resume, stop)
+            set_threads(cfg.threads)  # after every input check: its warning is no error
+            use_kernels(cfg.kernels, device)
             if cfg.quiet:
                 logging.getLogger().setLevel(logging.WARNING)
-            session = session_record(str(device), torch.get_num_threads(), trainer.num_timesteps)
+            session = session_record(
+                str(device), torch.get_num_threads(), cfg.kernels, trainer.num_timesteps
+            )
             observers = observers_for(cfg, out, session)
         except ValueError as e:  # includes CheckpointError: no usable checkpoint to resume from
             close(observers)

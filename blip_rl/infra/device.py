@@ -17,6 +17,12 @@ THREADS_HELP = (
     "(threads waiting for each other beside them can slow training 20x)"
 )
 """The ``--threads`` help of every command."""
+KERNELS_HELP = (
+    "how the quantized weights are rebuilt after each update: eager torch ops, or one pass "
+    "compiled by torch.compile (the same bits, faster on large layers; needs a C++ compiler "
+    "on a CPU, Triton on a GPU; compiling takes a few seconds at the start)"
+)
+"""The ``--kernels`` help of every command."""
 
 log = logging.getLogger(__name__)
 

@@ -297,23 +297,32 @@ def matrix_mean(matrices: Sequence[Sequence[Sequence[float | None]]]) -> np.ndar
 def matrix_figure(matrix: np.ndarray, tasks: Sequence[str], title: str, vmax: float) -> Figure:
     """A[i][j] (row: after task i, column: task j; NaN where not evaluated) as a heat map on
     0..``vmax``, each cell labelled with its value."""
+    return matrices_figure([(matrix, title)], tasks, vmax)
+
+
+def matrices_figure(
+    panels: Sequence[tuple[np.ndarray, str]], tasks: Sequence[str], vmax: float
+) -> Figure:
+    """Several A matrices (each ``(matrix, title)``, see :func:`matrix_figure`) side by side
+    on one colour scale 0..``vmax``."""
     from matplotlib.figure import Figure
 
     with paper_style():
         size = max(4.4, 1.6 + 0.75 * len(tasks))
-        fig = Figure(figsize=(size + 1.6, size), layout="compressed")
-        ax = fig.subplots()
-        image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=0, vmax=vmax)
-        for (i, j), value in np.ndenumerate(matrix):
-            if np.isfinite(value):
-                dark = value < 0.6 * vmax
-                colour = "white" if dark else "black"
-                label = f"{value:.1f}" if vmax > 1 else f"{value:.2f}"
-                ax.text(j, i, label, ha="center", va="center", fontsize=9, color=colour)
-        ax.set_xticks(range(len(tasks)), tasks, rotation=45, ha="right")
-        ax.set_yticks(range(len(tasks)), tasks)
-        ax.set_xlabel("evaluated on task")
-        ax.set_ylabel("after learning task")
-        fig.suptitle(title, fontsize=10)
-        fig.colorbar(image, ax=ax, shrink=0.8)
+        fig = Figure(figsize=(size * len(panels) + 1.6, size), layout="compressed")
+        axes = np.atleast_1d(fig.subplots(1, len(panels)))
+        for ax, (matrix, title) in zip(axes, panels):
+            image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=0, vmax=vmax)
+            for (i, j), value in np.ndenumerate(matrix):
+                if np.isfinite(value):
+                    dark = value < 0.6 * vmax
+                    colour = "white" if dark else "black"
+                    label = f"{value:.1f}" if vmax > 1 else f"{value:.2f}"
+                    ax.text(j, i, label, ha="center", va="center", fontsize=9, color=colour)
+            ax.set_xticks(range(len(tasks)), tasks, rotation=45, ha="right")
+            ax.set_yticks(range(len(tasks)), tasks)
+            ax.set_xlabel("evaluated on task")
+            ax.set_title(title, fontsize=10)
+        axes[0].set_ylabel("after learning task")
+        fig.colorbar(image, ax=list(axes), shrink=0.8)
     return fig

@@ -49,14 +49,16 @@ def git_commit() -> str:
     return git("describe", "--always", "--dirty", "--abbrev=12", cwd=root) or "not a git checkout"
 
 
-def session_record(device: str, threads: int, step: int) -> dict[str, Any]:
+def session_record(device: str, threads: int, kernels: str, step: int) -> dict[str, Any]:
     """One session: when it started (UTC, ISO 8601), at which env step or epoch ``step``,
-    on which ``device`` with how many torch CPU ``threads``, and with which software."""
+    on which ``device`` with how many torch CPU ``threads`` and which ``kernels``
+    (``--kernels``), and with which software."""
     return {
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "step": step,
         "device": device,
         "torch_threads": threads,
+        "kernels": kernels,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "git": git_commit(),
