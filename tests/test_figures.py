@@ -376,7 +376,7 @@ def test_bands_over_several_seeds_are_the_standard_error_over_seeds(three_runs):
 
 def test_one_run_reads_n_equals_1_not_a_zero_spread(three_runs):
     figures = train_figures([open_run(three_runs[2])], None)
-    title = figures["a_matrix_blip"].get_suptitle()
+    title = figures["a_matrix_blip"].axes[0].get_title()
     assert "(n = 1; ± SE over evaluation episodes)" in title and "± 0.000" not in title
     assert curve_labels(panels_of(figures["fig3_task_scores"])[0]) == ["blip (n = 1)"]
     (fig4,) = figures["fig4_accumulated_normalized"].axes
