@@ -16,7 +16,6 @@ from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.state import EvalRow
 from blip_rl.agents.summary import TrainSummary, summarize
 from blip_rl.infra.files import CorruptFile, read_checked, write_csv
-from blip_rl.infra.flags import config_from_dict
 from blip_rl.infra.rundir import RunFolder, open_run
 
 EVAL_COLUMNS = (
@@ -81,10 +80,7 @@ class TrainRun(RunFolder):
     @cached_property
     def train_config(self) -> TrainConfig:
         """The run's resolved config; ``ValueError`` if ``config.json`` does not read."""
-        try:
-            return config_from_dict(TrainConfig, self.config).resolved()
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{str(self.path)!r} holds an unreadable config.json ({e})") from None
+        return self.resolved_config(TrainConfig)
 
     @property
     def tasks(self) -> list[str]:

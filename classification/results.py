@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.core.metrics import Estimate, acc_bwt, estimate, mean_std
 from blip_rl.infra.figures import matrices_figure, matrix_mean
-from blip_rl.infra.flags import config_from_dict, flat_values, how_settings
+from blip_rl.infra.flags import flat_values, how_settings
 from blip_rl.infra.rundir import RunFolder, open_run
 from blip_rl.infra.tables import matrix_lines
 
@@ -207,10 +207,7 @@ class ClassifyRun(RunFolder):
     @cached_property
     def classify_config(self) -> ClassifyConfig:
         """The run's resolved config; ``ValueError`` if ``config.json`` does not read."""
-        try:
-            return config_from_dict(ClassifyConfig, self.config).resolved()
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{str(self.path)!r} holds an unreadable config.json ({e})") from None
+        return self.resolved_config(ClassifyConfig)
 
     @property
     def settings(self) -> str:

@@ -28,6 +28,7 @@ from torch import nn
 
 from blip_rl.core.layers import blip_layers
 from blip_rl.infra.files import atomic_write_bytes, read_checked
+from blip_rl.infra.flags import config_from_dict
 from blip_rl.infra.jsontypes import matches, mismatch
 
 MAX_BITS_BYTES = 2**30
@@ -133,6 +134,14 @@ class RunFolder(ABC):
     path: Path
     config: dict[str, Any]
     record: dict[str, Any]
+
+    def resolved_config(self, cls: type) -> Any:
+        """``config.json`` as ``cls`` (a run config), resolved; ``ValueError`` naming this run
+        if it does not read."""
+        try:
+            return config_from_dict(cls, self.config).resolved()
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{str(self.path)!r} holds an unreadable config.json ({e})") from None
 
     def read_record(self, cls: type[Record]) -> Record:
         """:attr:`record` as ``cls`` (see :func:`read_record`); ``ValueError`` naming this
