@@ -31,6 +31,7 @@ from blip_rl.infra.figures import (
     task_scores_figure,
 )
 from blip_rl.infra.flags import flat_values, how_settings
+from blip_rl.infra.rundir import group_labels
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -134,27 +135,11 @@ def group_runs(runs: Sequence[TrainRun], names: Mapping[Path, str] | None = None
     given, labelled by :func:`setting_labels` unless ``names`` (run folder -> label) names a
     group through any of its runs; ``ValueError`` if ``names`` gives one group two names or
     two groups one name."""
-    names = {Path(p).resolve(): name for p, name in (names or {}).items()}
     by_key: dict[str, list[TrainRun]] = {}
     for run in runs:
         by_key.setdefault(settings_key(run), []).append(run)
-    labels = setting_labels({key: group[0].train_config for key, group in by_key.items()})
-    for key, group in by_key.items():
-        given = {names[r.path.resolve()] for r in group if r.path.resolve() in names}
-        if len(given) > 1:
-            raise ValueError(
-                f"--label gives the runs of group {labels[key]!r} two names: "
-                f"{', '.join(sorted(given))}; name a group once"
-            )
-        if given:
-            labels[key] = given.pop()
-    shown = list(labels.values())
-    twice = next((label for label in shown if shown.count(label) > 1), None)
-    if twice is not None:
-        raise ValueError(
-            f"two groups of different settings are both labelled {twice!r}; "
-            "give each group its own --label"
-        )
+    defaults = setting_labels({key: group[0].train_config for key, group in by_key.items()})
+    labels = group_labels(by_key, defaults, names)
     return [
         RunGroup(key, labels[key], _one_per_seed(group, labels[key]))
         for key, group in by_key.items()

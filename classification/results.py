@@ -13,7 +13,7 @@ from blip_rl.classification.config import ClassifyConfig
 from blip_rl.core.metrics import Estimate, acc_bwt, estimate, mean_std
 from blip_rl.infra.figures import matrices_figure, matrix_mean
 from blip_rl.infra.flags import flat_values, how_settings
-from blip_rl.infra.rundir import RunFolder, open_run
+from blip_rl.infra.rundir import RunFolder, group_labels, open_run
 from blip_rl.infra.tables import matrix_lines
 
 if TYPE_CHECKING:
@@ -254,7 +254,6 @@ def group_classify_runs(
     by label (:attr:`ClassifyRun.label`, or the one ``names``, run folder -> label, gives any
     of the group's runs), in the order first given; ``ValueError`` if two groups share a
     label, or the runs are not of one benchmark."""
-    names = {Path(p).resolve(): name for p, name in (names or {}).items()}
     benchmarks = sorted({run.results.benchmark for run in runs})
     if len(benchmarks) > 1:
         raise ValueError(
@@ -263,17 +262,8 @@ def group_classify_runs(
     groups: dict[str, list[ClassifyRun]] = {}
     for run in runs:
         groups.setdefault(run.settings, []).append(run)
-    merged: dict[str, ClassifyResults] = {}
-    for group in groups.values():
-        given = {names[r.path.resolve()] for r in group if r.path.resolve() in names}
-        label = given.pop() if len(given) == 1 else group[0].label
-        if len(given) > 0 or label in merged:
-            raise ValueError(
-                f"two groups of classify runs of different settings are both labelled {label!r} "
-                "(or one group two names); give each group one --label"
-            )
-        merged[label] = merge_results([run.results for run in group])
-    return merged
+    labels = group_labels(groups, {key: group[0].label for key, group in groups.items()}, names)
+    return {labels[key]: merge_results([r.results for r in group]) for key, group in groups.items()}
 
 
 def accuracy_figure(groups: Mapping[str, ClassifyResults]) -> Figure:

@@ -18,7 +18,7 @@ import time
 import typing
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -207,6 +207,35 @@ class RunFolder(ABC):
                 + ", ".join(map(str, self.seeds))
             )
         return read_bits(self.path, self.tasks_done, self.bits_seed(seed))
+
+
+def group_labels(
+    groups: Mapping[str, Sequence[RunFolder]],
+    labels: Mapping[str, str],
+    names: Mapping[Path, str] | None = None,
+) -> dict[str, str]:
+    """The label of each group of runs (by key): the name ``names`` (run folder -> name, from
+    ``--label``) gives any of its runs, else its default from ``labels``; ``ValueError`` if
+    ``names`` gives one group two names or two groups end up with one label."""
+    names = {Path(p).resolve(): name for p, name in (names or {}).items()}
+    shown = dict(labels)
+    for key, group in groups.items():
+        given = {names[r.path.resolve()] for r in group if r.path.resolve() in names}
+        if len(given) > 1:
+            raise ValueError(
+                f"--label gives the runs of group {labels[key]!r} two names: "
+                f"{', '.join(sorted(given))}; name a group once"
+            )
+        if given:
+            shown[key] = given.pop()
+    values = list(shown.values())
+    twice = next((label for label in values if values.count(label) > 1), None)
+    if twice is not None:
+        raise ValueError(
+            f"two groups of different settings are both labelled {twice!r}; "
+            "give each group its own --label"
+        )
+    return shown
 
 
 def lacks_entry(run: str | Path, e: KeyError) -> str:
