@@ -45,8 +45,39 @@ def test_make_bench_runs_every_benchmark_script():
         "env_fps.py",
         "eval_noise.py",
         "next_task_diagnostic.py",
+        "profile_shares.py",
     }
     assert {s for s in scripts - helpers if f"benchmarks/{s}" not in bench} == set()
+
+
+def test_profile_shares_counts_a_sample_once_in_each_part_it_is_inside(tmp_path):
+    update = "learn (x.py:1);train (stable_baselines3/ppo/ppo.py:270)"
+    quantized = "BlipLayer.quantized (blip_rl/core/layers.py:111)"
+    raw = tmp_path / "run.txt"
+    raw.write_text(
+        f"{update};{quantized};straight_through (blip_rl/core/quant.py:120) 3\n"
+        f"{update};BlipClip.__call__ (blip_rl/core/clip.py:98) 1\n"
+        "learn (x.py:1);collect_rollouts (stable_baselines3/common/on_policy_algorithm.py:1) 4\n"
+        " 2\n"  # a sample outside Python
+    )
+    proc = run_script(BENCHMARKS / "profile_shares.py", str(raw))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"{raw}: 10 samples"
+    shares = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1] for line in lines[1:]}
+    assert shares == {
+        "BLIP: the quantized copy (cache check, rebuild, STE call)": "30.0%",
+        "of which the straight-through function": "30.0%",
+        "BLIP: the clip": "10.0%",
+        "BLIP: task ends (Fisher, bits)": "0.0%",
+        "PPO update (SB3's train)": "40.0%",
+        "rollouts (SB3's collect_rollouts)": "40.0%",
+        "evaluation": "0.0%",
+        "BLIP, all per-step code": "40.0%",
+    }
+    raw.write_text("not a profile\n")
+    proc = run_script(BENCHMARKS / "profile_shares.py", str(raw))
+    assert proc.returncode == 2 and "is not a py-spy raw profile" in proc.stderr
 
 
 @pytest.fixture(scope="module")
