@@ -62,8 +62,8 @@ def quantize_into(param: Tensor, bound: float, bits: int, out: Tensor) -> Tensor
     """
     step = bound * 2.0**-bits  # exact
     limit = 2.0**bits - 0.5  # the range limit 1 - 2^-(n+1), times 2^n
-    contiguous = param.is_contiguous() and out.is_contiguous()
-    if _compiled and param.numel() >= COMPILED_MIN_NUMEL and contiguous:
+    large = bool(_compiled) and param.numel() >= COMPILED_MIN_NUMEL  # eager: one check
+    if large and param.is_contiguous() and out.is_contiguous():
         like = {"dtype": param.dtype, "device": param.device}
         _compiled[0](
             param.detach().view(-1),
