@@ -14,7 +14,7 @@ from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
 from blip_rl.core.quant import KERNELS
 from blip_rl.infra.device import DEVICES, KERNELS_HELP, THREADS_HELP, check_threads
-from blip_rl.infra.tracking import WANDB_MODES, check_project
+from blip_rl.infra.tracking import WANDB_MODES, check_project, experiment_group
 
 PRESETS: dict[str, BlipConfig] = {
     "default": BlipConfig(),
@@ -124,6 +124,12 @@ class ClassifyConfig:
                 )
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be distinct, got {','.join(map(str, self.seeds))}")
+
+    @property
+    def group(self) -> str:
+        """The experiment this run is a seed of: its W&B group and its group in ``blip-rl
+        plot`` (see :func:`~blip_rl.infra.tracking.experiment_group`; of a resolved config)."""
+        return experiment_group(f"{self.benchmark}__{self.method}", self)
 
     def resolved(self) -> ClassifyConfig:
         """This config with every setting left ``None`` set: the benchmark's learning rate

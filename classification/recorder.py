@@ -13,7 +13,7 @@ from blip_rl.classification.nets import MultiHeadNet
 from blip_rl.classification.trainer import SeedResult
 from blip_rl.core.metrics import acc_bwt
 from blip_rl.infra.rundir import bits_file, read_bits, write_bits
-from blip_rl.infra.tracking import Dashboard, experiment_group
+from blip_rl.infra.tracking import Dashboard
 
 
 class SeedRecorder:
@@ -34,7 +34,7 @@ class SeedRecorder:
                 cfg.wandb,
                 out,
                 cfg.wandb_project,
-                experiment_group(f"{cfg.benchmark}__{cfg.method}", cfg),
+                cfg.group,
                 (f"method:{cfg.method}", f"benchmark:{cfg.benchmark}", f"seed:{seed}"),
                 {**config, "seed": seed},
                 step_metric="tasks_learned",

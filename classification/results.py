@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, cast
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.core.metrics import Estimate, acc_bwt, estimate, mean_std
 from blip_rl.infra.figures import matrices_figure, matrix_mean
-from blip_rl.infra.flags import flat_values, how_settings
 from blip_rl.infra.rundir import RunFolder, group_labels, open_run
 from blip_rl.infra.tables import matrix_lines
 
@@ -112,28 +111,35 @@ def summarize(
     """The results of every seed of a run, with ACC and BWT (%) over seeds."""
     percent = [r.percent for r in results]
     scores = [acc_bwt(m) for m in percent]
-    accs, bwts = [a for a, _ in scores], [b for _, b in scores]
-    (acc, acc_std), (bwt, bwt_std) = mean_std(accs), mean_std(bwts)
-    acc_e, bwt_e = estimate(accs), estimate(bwts)
+    records = [SeedRecord(r.seed, a, b, r.epochs, r.reports) for r, (a, b) in zip(results, scores)]
     return ClassifyResults(
         benchmark=benchmark,
         method=method,
         seeds=[r.seed for r in results],
         tasks=tasks,
         acc_matrix=percent,
-        acc=acc,
-        bwt=bwt,
-        acc_std=acc_std,
-        bwt_std=bwt_std,
-        per_seed=[
-            SeedRecord(r.seed, a, b, r.epochs, r.reports) for r, a, b in zip(results, accs, bwts)
-        ],
+        per_seed=records,
         wall_time_s=seconds,
-        acc_se=acc_e.se,
-        bwt_se=bwt_e.se,
-        acc_ci=[acc_e.low, acc_e.high],
-        bwt_ci=[bwt_e.low, bwt_e.high],
+        **spread(records),
     )
+
+
+def spread(records: Sequence[SeedRecord]) -> dict[str, Any]:
+    """ACC and BWT over the seeds of ``records``: mean, standard deviation, standard error and
+    95% CI, as :class:`ClassifyResults` fields."""
+    accs, bwts = [r.acc for r in records], [r.bwt for r in records]
+    (acc, acc_std), (bwt, bwt_std) = mean_std(accs), mean_std(bwts)
+    acc_e, bwt_e = estimate(accs), estimate(bwts)
+    return {
+        "acc": acc,
+        "bwt": bwt,
+        "acc_std": acc_std,
+        "bwt_std": bwt_std,
+        "acc_se": acc_e.se,
+        "bwt_se": bwt_e.se,
+        "acc_ci": [acc_e.low, acc_e.high],
+        "bwt_ci": [bwt_e.low, bwt_e.high],
+    }
 
 
 def merge_results(parts: Sequence[ClassifyResults]) -> ClassifyResults:
@@ -144,23 +150,13 @@ def merge_results(parts: Sequence[ClassifyResults]) -> ClassifyResults:
     if twice:
         raise ValueError(f"seed {twice[0]} of {parts[0].method} is given twice")
     records = [record for part in parts for record in part.per_seed]
-    accs, bwts = [r.acc for r in records], [r.bwt for r in records]
-    (acc, acc_std), (bwt, bwt_std) = mean_std(accs), mean_std(bwts)
-    acc_e, bwt_e = estimate(accs), estimate(bwts)
     return replace(
         parts[0],
         seeds=seeds,
         acc_matrix=[m for part in parts for m in part.acc_matrix],
-        acc=acc,
-        bwt=bwt,
-        acc_std=acc_std,
-        bwt_std=bwt_std,
         per_seed=records,
         wall_time_s=sum(part.wall_time_s for part in parts),
-        acc_se=acc_e.se,
-        bwt_se=bwt_e.se,
-        acc_ci=[acc_e.low, acc_e.high],
-        bwt_ci=[bwt_e.low, bwt_e.high],
+        **spread(records),
     )
 
 
@@ -210,14 +206,6 @@ class ClassifyRun(RunFolder):
         return self.resolved_config(ClassifyConfig)
 
     @property
-    def settings(self) -> str:
-        """What the run computes, its seeds left out: runs of equal settings are seeds of one
-        experiment."""
-        skip = {*how_settings(ClassifyConfig), "seeds"}
-        values = flat_values(self.classify_config)
-        return repr(sorted((k, v) for k, v in values.items() if k not in skip))
-
-    @property
     def label(self) -> str:
         """The method, and the preset if not the default: ``blip, preset paper``."""
         cfg = self.classify_config
@@ -261,7 +249,7 @@ def group_classify_runs(
         )
     groups: dict[str, list[ClassifyRun]] = {}
     for run in runs:
-        groups.setdefault(run.settings, []).append(run)
+        groups.setdefault(run.classify_config.group, []).append(run)
     labels = group_labels(groups, {key: group[0].label for key, group in groups.items()}, names)
     return {labels[key]: merge_results([r.results for r in group]) for key, group in groups.items()}
 
