@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python benchmarks/fisher.py
 	$(BIN)/python benchmarks/state_bytes.py
 	$(BIN)/python benchmarks/consolidation.py
+	$(BIN)/python benchmarks/step_variants.py
 
 # On a lent GPU (at most ~8 minutes): CUDA, BLIP and plain SB3 PPO env-steps/s on the Atari
 # trunk (subproc, 16 envs) and their ratio, the Fisher on the GPU, a two-game Atari run.

@@ -50,6 +50,19 @@ def test_make_bench_runs_every_benchmark_script():
     assert {s for s in scripts - helpers if f"benchmarks/{s}" not in bench} == set()
 
 
+def test_step_variants_times_each_variant_and_checks_its_bits():
+    proc = run_script(BENCHMARKS / "step_variants.py", "--rounds", "1")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("minatar trunk: 4 BLIP tensors (2,880 + 32 + 524,288 + 256 weights)")
+    step = next(line for line in lines if line.startswith("clip + rebuild, per optimizer step: "))
+    assert re.search(r"foreach \d+ us \([\d.]+x, same bits\)", step), step
+    assert re.search(r"fused \d+ us \([\d.]+x, same bits\)", step), step
+    ste = next(line for line in lines if line.startswith("straight-through copy"))
+    assert re.search(r"detach \d+ us \([\d.]+x, (same bits|same values, \d+ zeros of)", ste)
+    assert HEADLINE.match(lines[-1]), lines[-1]
+
+
 def test_profile_shares_counts_a_sample_once_in_each_part_it_is_inside(tmp_path):
     update = "learn (x.py:1);train (stable_baselines3/ppo/ppo.py:270)"
     quantized = "BlipLayer.quantized (blip_rl/core/layers.py:111)"
