@@ -32,8 +32,10 @@ def offline_env(tmp_path):
 
 
 def train_cli(tmp_path, out, *args):
-    return run_cli("train", "--out", str(out), "--device", "cpu", *TINY, *GAMES, *args,
-                   cwd=tmp_path, env=offline_env(tmp_path))  # fmt: skip
+    """A tiny train run; one thread, so that no warning about busy cores reaches stderr when
+    the tests run beside other jobs without OMP_NUM_THREADS=1."""
+    return run_cli("train", "--out", str(out), "--device", "cpu", "--threads", "1", *TINY,
+                   *GAMES, *args, cwd=tmp_path, env=offline_env(tmp_path))  # fmt: skip
 
 
 def null_settings(config, prefix=""):
