@@ -240,7 +240,7 @@ def task_scores_figure(
     with paper_style():
         cols = min(3, len(tasks))
         rows = -(-len(tasks) // cols)
-        fig = Figure(figsize=(4.4 * cols, 3.1 * rows + 0.9), layout="constrained")
+        fig = Figure(figsize=(4.4 * cols, 3.1 * rows + 0.9), layout="compressed")
         axes = fig.subplots(rows, cols, squeeze=False).flatten()
         for j, (ax, name, curves, game) in enumerate(zip(axes, tasks, per_task, scores)):
             for curve, colour, marker in zip(curves, LINE_COLOURS, MARKERS):
@@ -272,7 +272,7 @@ def accumulated_figure(curves: Sequence[Curve], boundaries: Sequence[int]) -> Fi
 
     with paper_style():
         n_tasks = len(boundaries) - 1
-        fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+        fig = Figure(figsize=(6.4, 4.2), layout="compressed")
         ax = fig.subplots()
         for curve, colour, marker in zip(curves, LINE_COLOURS, MARKERS):
             _draw(ax, curve, colour, marker)
@@ -309,7 +309,7 @@ def matrices_figure(
 
     with paper_style():
         size = max(4.4, 1.6 + 0.75 * len(tasks))
-        fig = Figure(figsize=(size * len(panels) + 1.6, size), layout="compressed")
+        fig = Figure(figsize=(0.8 * size * len(panels) + 0.8, size), layout="compressed")
         axes = np.atleast_1d(fig.subplots(1, len(panels)))
         for ax, (matrix, title) in zip(axes, panels):
             image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=0, vmax=vmax)
@@ -324,5 +324,5 @@ def matrices_figure(
             ax.set_xlabel("evaluated on task")
             ax.set_title(title, fontsize=10)
         axes[0].set_ylabel("after learning task")
-        fig.colorbar(image, ax=list(axes), shrink=0.8)
+        fig.colorbar(image, ax=list(axes), shrink=0.8, fraction=0.1 / len(panels), pad=0.01)
     return fig
