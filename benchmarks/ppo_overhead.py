@@ -9,6 +9,10 @@ plain, ...), so each pair's ratio sees one machine load: the headline is the med
 pair ratios (target >= 0.97), printed with every pair's, all measured in this one run.
 
     python benchmarks/ppo_overhead.py [--suite minatar|atari6|both] [--steps N] [--pairs P]
+                                      [--critic-trunk shared|own]
+
+``--critic-trunk own`` gives both agents' critics a float trunk of their own, as ``blip-rl
+train`` does by default (the demo); ``shared`` (the default here) is the paper's network.
 """
 
 from __future__ import annotations
@@ -43,19 +47,23 @@ def build(
     vec_env: str = "dummy",
     n_envs: int = N_ENVS,
     ppo: PPOConfig = PAPER_PPO,
+    critic_trunk: str = "shared",
 ) -> PPO:
-    """A PPO agent on the suite's first game; BLIP's hooks stay alive with its optimizer."""
+    """A PPO agent on the suite's first game; BLIP's hooks stay alive with its optimizer.
+    ``critic_trunk`` "own" gives the critic a float trunk of its own (both agents)."""
     game = get_game(SUITES[suite].games[0], SUITES[suite].platform)
     env = make_env(game, n_envs, seed=0, train=True, vec_env=vec_env)
     kwargs = {**ppo.sb3_kwargs(n_envs), "seed": 0, "device": resolve_device(device)}
+    share = {"share_features_extractor": critic_trunk == "shared"}
     if not blip:
         policy_kwargs = {
             "features_extractor_class": BlipTrunk,
             "features_extractor_kwargs": {"quantized": False},
             "net_arch": [],
+            **share,
         }
         return PPO("CnnPolicy", env, policy_kwargs=policy_kwargs, **kwargs)
-    model = PPO(BlipActorCriticPolicy, env, policy_kwargs={"n_tasks": 6}, **kwargs)
+    model = PPO(BlipActorCriticPolicy, env, policy_kwargs={"n_tasks": 6, **share}, **kwargs)
     strategy = Blip(model.policy, BlipConfig(fisher_prior=SUITE_PRESETS[suite].fisher_prior))
     # One consolidated task, so the clip works on real frozen-bit counts.
     samples = RecentTransitions(2048, env.observation_space.dtype)
@@ -80,12 +88,13 @@ def pair_ratios(
     vec_env: str,
     n_envs: int = N_ENVS,
     ppo: PPOConfig = PAPER_PPO,
+    critic_trunk: str = "shared",
 ) -> tuple[list[float], list[float]]:
     """Env-steps/s of plain SB3 PPO and of BLIP PPO on ``suite``, ``pairs`` of each: pair i
     runs the two back to back (plain first in even pairs, BLIP first in odd ones), so the
     ratio of a pair sees the same machine load, and drift cancels over pairs."""
     models = {
-        name: build(suite, name == "blip", device, vec_env, n_envs, ppo)
+        name: build(suite, name == "blip", device, vec_env, n_envs, ppo, critic_trunk)
         for name in ("plain", "blip")
     }
     for model in models.values():  # warm-up: first rollout, allocator, caches
@@ -102,13 +111,19 @@ def main() -> None:
     parser.add_argument("--kernels", choices=KERNELS, default="eager", help="BLIP's rebuild")
     parser.add_argument("--device", choices=DEVICES, default="cpu")
     parser.add_argument("--vec-env", choices=tuple(VEC_ENVS), default="dummy")
+    parser.add_argument("--critic-trunk", choices=("shared", "own"), default="shared")
     args = parser.parse_args()
     use_kernels(args.kernels, resolve_device(args.device))
     suites = ("minatar", "atari6") if args.suite == "both" else (args.suite,)
     for suite in suites:  # the paper's Atari trunk last: the headline
         steps = args.steps or (20_000 if suite == "minatar" else 4_000)
-        plain, blip = pair_ratios(suite, steps, args.pairs, args.device, args.vec_env)
-        detail = f"SB3 PPO, {steps} env steps per timing, {args.kernels} kernels"
+        plain, blip = pair_ratios(
+            suite, steps, args.pairs, args.device, args.vec_env, critic_trunk=args.critic_trunk
+        )
+        detail = (
+            f"SB3 PPO, critic trunk {args.critic_trunk}, {steps} env steps per timing, "
+            f"{args.kernels} kernels"
+        )
         report_pairs(
             "BLIP PPO / plain SB3 PPO", suite, "env-steps/s", {"plain": plain, "blip": blip}, detail
         )

@@ -18,7 +18,10 @@ HEADLINE = re.compile(r"^[^:]+: [-+.\deE]+ \(target [<>]= [\d.]+\)$")
 @pytest.mark.parametrize(
     "script, args",
     [
-        ("ppo_overhead.py", ["--suite", "minatar", "--steps", "400", "--pairs", "2"]),
+        (
+            "ppo_overhead.py",
+            ["--suite", "minatar", "--steps", "400", "--pairs", "2", "--critic-trunk", "own"],
+        ),
         ("classify_overhead.py", ["--steps", "2", "--pairs", "1"]),
         ("fisher.py", ["--samples", "64", "--chunk", "32", "--repeats", "1"]),
         ("state_bytes.py", []),
