@@ -22,7 +22,8 @@ PRESETS: dict[str, BlipConfig] = {
 }
 """BLIP settings per ``--preset`` before the library's defaults (the benchmark's prior, snap,
 no budget): ``default`` freezes by Eq. 8, ``paper`` as the authors' code (their information
-gain, 0 bits where F_t < F_old)."""
+gain, 0 bits where F_t < F_old, and their prior where the default's is calibrated: see
+:meth:`~blip_rl.classification.benchmarks.Benchmark.prior_for`)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class ClassifyConfig:
         and Fisher prior, the preset's BLIP settings, BLIP's library defaults for the rest;
         two configs of one experiment, one naming the defaults and one not, are then equal."""
         bench = BENCHMARKS[self.benchmark]
-        library = replace(LIBRARY_DEFAULTS, fisher_prior=bench.fisher_prior)
+        library = replace(LIBRARY_DEFAULTS, fisher_prior=bench.prior_for(self.preset))
         blip = with_defaults(PRESETS[self.preset], library)
         return replace(
             self,

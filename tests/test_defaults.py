@@ -37,8 +37,11 @@ def test_classification_priors_are_the_published_ones_times_100_squared(benchmar
     assert set(BENCHMARKS) == {"mnist5", "pmnist", "digits5", "pdigits", "fmnist5", "pfmnist",
                                "cifar", "miniimagenet", "five"}  # fmt: skip
     assert BENCHMARKS[benchmark].fisher_prior == pytest.approx(published * 1e4, rel=1e-12)
-    cfg = ClassifyConfig(benchmark=benchmark).resolved()
+    cfg = ClassifyConfig(benchmark=benchmark, preset="paper").resolved()
     assert cfg.blip.fisher_prior == BENCHMARKS[benchmark].fisher_prior
+    default = ClassifyConfig(benchmark=benchmark).resolved().blip.fisher_prior
+    calibrated = {"fmnist5": 1e-13}  # docs/results.md, Fashion-MNIST
+    assert default == calibrated.get(benchmark, BENCHMARKS[benchmark].fisher_prior)
 
 
 @pytest.mark.parametrize("suite", ["atari6", "minatar"])
@@ -122,8 +125,13 @@ def test_the_classify_paper_preset_is_the_authors_information_gain_and_default_e
     paper = ClassifyConfig(benchmark="fmnist5", preset="paper").resolved().blip
     default = ClassifyConfig(benchmark="fmnist5").resolved().blip
     assert (paper.ig, default.ig) == ("authors", "paper")
-    for blip in (paper, default):  # the rest: the benchmark's prior, the snap, no budget
-        assert blip.fisher_prior == BENCHMARKS["fmnist5"].fisher_prior
+    for blip in (paper, default):  # the rest: the snap, no budget
         assert blip.snap is True and blip.bit_budget == 1.0
+    # the authors' prior for the paper preset, fmnist5's calibrated one for the default
+    assert (paper.fisher_prior, default.fisher_prior) == (1e-11, 1e-13)
+    explicit = ClassifyConfig(
+        benchmark="fmnist5", preset="paper", blip=BlipConfig(fisher_prior=3e-12)
+    )
+    assert explicit.resolved().blip.fisher_prior == 3e-12  # a given f0 wins over both
     with pytest.raises(ValueError, match="unknown preset 'authors'; choose from: default, paper"):
         ClassifyConfig(preset="authors")

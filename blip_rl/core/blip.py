@@ -32,7 +32,8 @@ class BlipConfig:
     fisher_prior: float | None = option(
         None,
         "f0: prior Fisher F_0 = f0 * fan per layer; larger freezes fewer bits "
-        "[default: the paper's value for the benchmark or suite]",
+        "[default: the authors' value for the benchmark or suite, for the exact Fisher; "
+        "fmnist5's default preset: 1e-13, calibrated]",
     )
     strict: bool = option(
         False, "freeze radius 2^-(S+1) - 2^-(N+1), so Q(u, S) never moves (paper: 2^-S)"
