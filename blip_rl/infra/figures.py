@@ -240,7 +240,7 @@ def task_scores_figure(
     with paper_style():
         cols = min(3, len(tasks))
         rows = -(-len(tasks) // cols)
-        fig = Figure(figsize=(4.4 * cols, 3.1 * rows + 0.9), layout="compressed")
+        fig = Figure(figsize=(4.4 * cols, 3.1 * rows + 0.9), layout="constrained")
         axes = fig.subplots(rows, cols, squeeze=False).flatten()
         for j, (ax, name, curves, game) in enumerate(zip(axes, tasks, per_task, scores)):
             for curve, colour, marker in zip(curves, LINE_COLOURS, MARKERS):
@@ -272,7 +272,7 @@ def accumulated_figure(curves: Sequence[Curve], boundaries: Sequence[int]) -> Fi
 
     with paper_style():
         n_tasks = len(boundaries) - 1
-        fig = Figure(figsize=(6.4, 4.2), layout="compressed")
+        fig = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = fig.subplots()
         for curve, colour, marker in zip(curves, LINE_COLOURS, MARKERS):
             _draw(ax, curve, colour, marker)
