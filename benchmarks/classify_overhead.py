@@ -12,7 +12,6 @@ in odd ones), so each pair's ratio sees one machine load; the headline is the me
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 from functools import partial
@@ -30,6 +29,7 @@ from blip_rl.classification.nets import MultiHeadNet, build_net
 from blip_rl.core.fisher import sampled_log_prob
 from blip_rl.core.layers import BlipConv2d, BlipLinear
 from blip_rl.core.quant import KERNELS, use_kernels
+from blip_rl.infra.flags import Parser, positive_int
 
 IN_SHAPES = {"mlp": (1, 28, 28), "alexnet": (3, 32, 32)}
 """The input shape of each net (Fashion-MNIST and MNIST; CIFAR)."""
@@ -103,10 +103,10 @@ def pair_rates(net: str, steps: int, pairs: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--net", choices=("mlp", "alexnet", "both"), default="both")
-    parser.add_argument("--steps", type=int, default=None, help="SGD steps per timed call")
-    parser.add_argument("--pairs", type=int, default=5, help="timed (plain, BLIP) pairs")
+    parser.add_argument("--steps", type=positive_int, default=None, help="SGD steps per timed call")
+    parser.add_argument("--pairs", type=positive_int, default=5, help="timed (plain, BLIP) pairs")
     parser.add_argument("--kernels", choices=KERNELS, default="eager", help="BLIP's rebuild")
     args = parser.parse_args()
     use_kernels(args.kernels, torch.device("cpu"))

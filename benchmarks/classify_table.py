@@ -8,12 +8,12 @@ groups have). A run folder may hold several seeds; a group's seeds are those of 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from groups import add_group_argument, group_table
 
 from blip_rl.classification.results import open_classify_run
+from blip_rl.infra.flags import Parser
 
 COLUMNS = ("acc", "bwt")
 
@@ -25,7 +25,7 @@ def seed_values(folder: Path) -> list[tuple[int, dict[str, float | None]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     add_group_argument(parser, "classify run folders")
     args = parser.parse_args()
     print("mean ± SE [95% CI] over seeds")

@@ -8,8 +8,6 @@ measured in the same run (target <= 0.01).
 
 from __future__ import annotations
 
-import argparse
-
 from ppo_overhead import build, steps_per_second
 from timing import headline, median_seconds
 
@@ -17,13 +15,14 @@ from blip_rl import Blip, BlipConfig
 from blip_rl.agents.presets import SUITE_PRESETS
 from blip_rl.agents.samples import FISHER_BATCH, RecentTransitions
 from blip_rl.agents.trainer import policy_log_likelihood
+from blip_rl.infra.flags import Parser, positive_int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=("atari6", "minatar"), default="atari6")
-    parser.add_argument("--steps", type=int, default=4_000, help="env steps timed for fps")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=positive_int, default=4_000, help="env steps timed for fps")
+    parser.add_argument("--repeats", type=positive_int, default=3)
     args = parser.parse_args()
     preset = SUITE_PRESETS[args.suite]
     model = build(args.suite, blip=True)

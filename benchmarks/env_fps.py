@@ -6,19 +6,19 @@ learner (the bound on a GPU box, where the policy is cheap), for the sweep's tim
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
 from blip_rl.envs import get_game, make_env
+from blip_rl.infra.flags import Parser, positive_int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--game", default="kungfu")
     parser.add_argument("--platform", choices=("atari", "minatar"), default="atari")
-    parser.add_argument("--steps", type=int, default=20_000, help="agent steps to time")
+    parser.add_argument("--steps", type=positive_int, default=20_000, help="agent steps to time")
     args = parser.parse_args()
     env = make_env(get_game(args.game, args.platform), 1, seed=0, train=True)
     env.reset()

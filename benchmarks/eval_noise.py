@@ -8,7 +8,6 @@ any episode count, and the count that brings it to ``--target``.
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -17,13 +16,14 @@ import torch
 from blip_rl.agents.evaluation import EVAL_POLICIES, evaluate_task
 from blip_rl.agents.model import load_model
 from blip_rl.agents.rundir import open_train_run
+from blip_rl.infra.flags import Parser, positive_int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="finished train runs")
     parser.add_argument("--checkpoint", default=None, help="[default: the last task's]")
-    parser.add_argument("--episodes", type=int, default=300)
+    parser.add_argument("--episodes", type=positive_int, default=300)
     parser.add_argument("--target", type=float, default=0.03, help="SE of one normalized cell")
     args = parser.parse_args()
     print("run, checkpoint, game, policy, episodes, mean, per-episode std (normalized), "

@@ -13,7 +13,6 @@ Fisher (Eq. 7 at t = 1: F_1 = 2 F_{0:1} - F_0), then frozen afresh, without trai
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from blip_rl.agents.rundir import open_train_run
 from blip_rl.core.blip import authors_prior
 from blip_rl.core.consolidate import bits_to_freeze, information_gain
 from blip_rl.core.layers import blip_layers
+from blip_rl.infra.flags import Parser
 
 PUBLISHED_F0 = 5e-18
 """The authors' Atari f0, for their Fisher of mini-batch-mean gradients."""
@@ -56,7 +56,7 @@ def mean_new_bits(run: Path, f0: float, ig: str, budget: float | None) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="BLIP train runs with a task_0")
     args = parser.parse_args()
     priors = {

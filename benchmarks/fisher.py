@@ -17,6 +17,7 @@ from torch import nn
 from blip_rl import Blip, BlipConfig, blip_layers, fisher_diagonal
 from blip_rl.agents.trunks import atari_trunk
 from blip_rl.infra.device import DEVICES, resolve_device
+from blip_rl.infra.flags import Parser, positive_int
 
 ACTIONS = 18
 
@@ -63,12 +64,12 @@ def fisher_timings(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=positive_int, default=2048)
+    parser.add_argument(
+        "--chunk", type=positive_int, default=256, help="Fisher batch size (memory bound)"
     )
-    parser.add_argument("--samples", type=int, default=2048)
-    parser.add_argument("--chunk", type=int, default=256, help="Fisher batch size (memory bound)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--device", choices=DEVICES, default="cpu")
     args = parser.parse_args()
     device = resolve_device(args.device)

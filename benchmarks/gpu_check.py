@@ -16,7 +16,6 @@ Every result is a ``name: value`` line. ``--device cpu`` with tiny budgets runs 
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from blip_rl.agents.config import PPOConfig
 from blip_rl.commands.main import main as blip_rl
 from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES, resolve_device
+from blip_rl.infra.flags import Parser, positive_int
 
 
 def value(name: str, number: float | str, unit: str = "") -> None:
@@ -50,18 +50,28 @@ def describe(device: torch.device) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=DEVICES, default="cuda")
     parser.add_argument("--vec-env", choices=tuple(VEC_ENVS), default="subproc")
-    parser.add_argument("--n-envs", type=int, default=16)
-    parser.add_argument("--n-steps", type=int, default=PPOConfig().n_steps, help="per rollout")
-    parser.add_argument("--steps", type=int, default=10_000, help="env steps per timed learn()")
-    parser.add_argument("--pairs", type=int, default=3, help="timed (plain, BLIP) pairs")
-    parser.add_argument("--fisher-samples", type=int, default=2048)
+    parser.add_argument("--n-envs", type=positive_int, default=16)
+    parser.add_argument(
+        "--n-steps", type=positive_int, default=PPOConfig().n_steps, help="per rollout"
+    )
+    parser.add_argument(
+        "--steps", type=positive_int, default=10_000, help="env steps per timed learn()"
+    )
+    parser.add_argument("--pairs", type=positive_int, default=3, help="timed (plain, BLIP) pairs")
+    parser.add_argument("--fisher-samples", type=positive_int, default=2048)
     parser.add_argument("--games", default="kungfu,boxing", help="the train run's games")
-    parser.add_argument("--run-steps", type=int, default=150_000, help="env steps per game")
-    parser.add_argument("--eval-episodes", type=int, default=10, help="per task-end evaluation")
-    parser.add_argument("--eval-max-steps", type=int, default=27_000, help="agent steps/episode")
+    parser.add_argument(
+        "--run-steps", type=positive_int, default=150_000, help="env steps per game"
+    )
+    parser.add_argument(
+        "--eval-episodes", type=positive_int, default=10, help="per task-end evaluation"
+    )
+    parser.add_argument(
+        "--eval-max-steps", type=positive_int, default=27_000, help="agent steps/episode"
+    )
     parser.add_argument("--out", type=Path, default=None, help="the train run's folder")
     args = parser.parse_args()
     try:

@@ -9,7 +9,6 @@ networks grow by 4 bytes per task.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from torch import Tensor
 
 from blip_rl.agents.rundir import open_train_run
 from blip_rl.infra.checkpoints import latest_checkpoint
+from blip_rl.infra.flags import Parser
 
 BLIP_BUFFERS = ("_frozen_bits", "_center", "_fisher")
 """BLIP's per-parameter state in the policy (held by every BLIP trunk, used by BLIP only)."""
@@ -52,7 +52,7 @@ def method_bytes(run: Path) -> tuple[str, int, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="train runs")
     args = parser.parse_args()
     print("run, method, tasks, bytes per shared parameter")

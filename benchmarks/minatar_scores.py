@@ -12,7 +12,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from blip_rl.agents.presets import SUITE_PRESETS
 from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.summary import scratch_returns
 from blip_rl.envs import SUITES, Game, get_game, make_env
+from blip_rl.infra.flags import Parser, positive_int
 
 
 def random_return(game: Game, episodes: int, max_steps: int, seed: int) -> float:
@@ -39,11 +39,11 @@ def random_return(game: Game, episodes: int, max_steps: int, seed: int) -> float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--scratch", type=Path, nargs="+", required=True, help="scratch runs")
     parser.add_argument("--policy", choices=("sampled", "greedy"), default="sampled")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--random-episodes", type=int, default=100)
+    parser.add_argument("--random-episodes", type=positive_int, default=100)
     args = parser.parse_args()
     suite = SUITES["minatar"]
     runs = [scratch_returns(open_train_run(d).summary) for d in args.scratch]

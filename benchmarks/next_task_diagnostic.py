@@ -15,7 +15,6 @@ from the next task's fresh actor head), per BLIP layer:
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -28,16 +27,19 @@ from blip_rl.agents.trainer import resampled_log_likelihood
 from blip_rl.core.fisher import fisher_diagonal
 from blip_rl.core.layers import blip_layers
 from blip_rl.envs import make_env
+from blip_rl.infra.flags import Parser, positive_int
 
 FROZEN = 6
 DEAD = 0.01
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a finished or running BLIP train run")
     parser.add_argument("--task", type=int, default=0, help="the checkpoint task_<k> to read")
-    parser.add_argument("--samples", type=int, default=2048, help="transitions of the rollout")
+    parser.add_argument(
+        "--samples", type=positive_int, default=2048, help="transitions of the rollout"
+    )
     args = parser.parse_args()
     run = open_train_run(args.run)
     cfg = run.train_config

@@ -14,7 +14,6 @@ mix, say, runs of both critic trunks, and each run is compared with those of its
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.evaluation import EVAL_POLICIES
 from blip_rl.agents.rundir import open_train_run
 from blip_rl.agents.scratch import load_scratch, mismatch
+from blip_rl.infra.flags import Parser
 
 COLUMNS = ("acc", "bwt", "bwt_unclipped", "mean_plasticity", "frozen")
 
@@ -42,7 +42,7 @@ def run_metrics(folder: Path, scratch: dict[Path, TrainConfig], policy: str) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--scratch", type=Path, nargs="*", default=[], help="scratch or independent runs"
     )

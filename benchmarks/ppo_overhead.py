@@ -17,7 +17,6 @@ train`` does by default (the demo); ``shared`` (the default here) is the paper's
 
 from __future__ import annotations
 
-import argparse
 import time
 from functools import partial
 
@@ -34,6 +33,7 @@ from blip_rl.core.quant import KERNELS, use_kernels
 from blip_rl.envs import SUITES, get_game, make_env
 from blip_rl.envs.make import VEC_ENVS
 from blip_rl.infra.device import DEVICES, resolve_device
+from blip_rl.infra.flags import Parser, positive_int
 
 N_ENVS = 16
 PAPER_PPO = PPOConfig()
@@ -104,10 +104,12 @@ def pair_ratios(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=("minatar", "atari6", "both"), default="both")
-    parser.add_argument("--steps", type=int, default=None, help="env steps per timed learn()")
-    parser.add_argument("--pairs", type=int, default=5, help="timed (plain, BLIP) pairs")
+    parser.add_argument(
+        "--steps", type=positive_int, default=None, help="env steps per timed learn()"
+    )
+    parser.add_argument("--pairs", type=positive_int, default=5, help="timed (plain, BLIP) pairs")
     parser.add_argument("--kernels", choices=KERNELS, default="eager", help="BLIP's rebuild")
     parser.add_argument("--device", choices=DEVICES, default="cpu")
     parser.add_argument("--vec-env", choices=tuple(VEC_ENVS), default="dummy")

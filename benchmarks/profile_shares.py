@@ -12,9 +12,10 @@ BLIP's per-step parts it is in.
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
+
+from blip_rl.infra.flags import Parser
 
 PARTS = {
     "BLIP: the quantized copy (cache check, rebuild, STE call)": r"BlipLayer\.quantized\b",
@@ -48,7 +49,7 @@ def shares(path: Path) -> tuple[int, dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("profiles", nargs="+", type=Path, help="py-spy --format raw files")
     args = parser.parse_args()
     for path in args.profiles:

@@ -22,7 +22,6 @@ shipped code's.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from blip_rl.core.quant import (
     straight_through,
     use_kernels,
 )
+from blip_rl.infra.flags import Parser, positive_int
 
 CALLS = 20
 """Calls per timing (a median of ``CALLS`` calls, per round)."""
@@ -241,9 +241,9 @@ def report(what: str, results: dict[str, tuple]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--trunk", choices=("minatar", "atari6", "mlp"), default="minatar")
-    parser.add_argument("--rounds", type=int, default=9, help="timed rounds (medians)")
+    parser.add_argument("--rounds", type=positive_int, default=9, help="timed rounds (medians)")
     parser.add_argument("--kernels", choices=KERNELS, default="eager", help="BLIP's rebuild")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -34,6 +34,28 @@ def test_each_benchmark_ends_with_its_headline_ratio(script, args):
     assert HEADLINE.match(proc.stdout.strip().splitlines()[-1]), proc.stdout
 
 
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("ppo_overhead.py", ["--pairs", "0"]),
+        ("step_variants.py", ["--rounds", "-2"]),
+        ("fisher.py", ["--samples", "many"]),
+    ],
+)
+def test_a_benchmark_count_below_one_is_a_one_line_error(script, args):
+    proc = run_script(BENCHMARKS / script, *args)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        f"{script}: error: argument {args[0]}: invalid value {args[1]!r}; "
+        "expected an integer >= 1\n"
+    )
+
+
+def test_every_benchmark_script_parses_with_one_line_errors():
+    for script in BENCHMARKS.glob("*.py"):
+        assert "argparse.ArgumentParser(" not in script.read_text(), script.name
+
+
 def test_make_bench_runs_every_benchmark_script():
     makefile = (BENCHMARKS.parent / "Makefile").read_text()
     bench = makefile.split("\nbench:")[1].split("\n\n")[0]

@@ -29,6 +29,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (a count: steps, pairs, repeats, samples)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}; expected an integer >= 1")
+    return value
+
+
 def parse_int_list(text: str) -> tuple[int, ...]:
     """``"0,1,2"`` -> ``(0, 1, 2)``."""
     try:
