@@ -3,19 +3,22 @@
 
 Each holds what the seed needs to go on exactly as if it had never stopped: the net (heads
 and BLIP buffers included), the strategy's state, the seed's shuffling generator, the global
-RNG states and its :class:`~blip_rl.classification.trainer.SeedResult` so far.
+RNG states and its :class:`~blip_rl.classification.trainer.SeedResult` so far. A run still
+learning is read back from them (:func:`running_run`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
-from blip_rl.classification.benchmarks import Task
+from blip_rl.classification.benchmarks import Task, get_benchmark
+from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.nets import MultiHeadNet
-from blip_rl.classification.results import SeedResult
+from blip_rl.classification.results import ClassifyRun, SeedResult, summarize
 from blip_rl.core.strategy import Strategy
 from blip_rl.infra.checkpoints import (
     CheckpointError,
@@ -25,6 +28,8 @@ from blip_rl.infra.checkpoints import (
     save_checkpoint,
     set_rng_state,
 )
+from blip_rl.infra.files import read_checked
+from blip_rl.infra.flags import config_from_dict
 
 KEEP = 2
 """Task-end checkpoints kept per seed: a pfmnist one is ~30 MB."""
@@ -87,3 +92,65 @@ def restore_seed(
             f"checkpoint {str(found.path)!r} does not fit this run ({first_line(e)})"
         ) from None
     return result
+
+
+@dataclass(frozen=True)
+class RunningClassifyRun(ClassifyRun):
+    """A classify run still learning, read from its seeds' newest checkpoints: its results
+    are those of tasks 0..k-1, the tasks every started seed has finished (ACC and BWT over
+    them, as a train run's in progress).
+
+    Attributes:
+        total: the tasks of the whole sequence.
+    """
+
+    total: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return False
+
+    @property
+    def progress(self) -> str:
+        """``still learning: tasks 0..2 of 0..9 done in seeds 0, 1 (seed 2 not started)``."""
+        waiting = [s for s in self.classify_config.seeds if s not in self.seeds]
+        return (
+            f"still learning: tasks 0..{self.tasks_done - 1} of 0..{self.total - 1} done in "
+            f"{seeds_text(self.seeds)}"
+            + (f" ({seeds_text(waiting)} not started)" if waiting else "")
+        )
+
+
+def seeds_text(seeds: list[int]) -> str:
+    """``seed 0`` or ``seeds 0, 1``."""
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+
+
+def running_run(folder: Path) -> RunningClassifyRun | None:
+    """The classify run in ``folder`` that is still learning (no ``results.json``), or
+    ``None`` if ``folder`` holds no classify run with a finished task. The task names come
+    from the benchmark's data, as the run read them: ``ValueError`` (a :class:`DataError`)
+    if they do not read, :class:`CheckpointError` if a seed has no intact checkpoint."""
+    try:
+        config = json.loads(read_checked(folder / "config.json"))
+        cfg = config_from_dict(ClassifyConfig, config).resolved()
+    except (OSError, ValueError, TypeError):
+        return None
+    started = [r for r in (saved_result(seed_folder(folder, s)) for s in cfg.seeds) if r]
+    if not started:
+        return None
+    data_dir = Path(cfg.data_dir) if cfg.data_dir else None
+    names = [task.name for task in get_benchmark(cfg.benchmark).build(data_dir)]
+    k = min(r.tasks_done for r in started)
+    cut = [
+        replace(
+            r,
+            acc_matrix=[row[:k] for row in r.acc_matrix[:k]],
+            epochs=r.epochs[:k],
+            reports=r.reports[:k],
+        )
+        for r in started
+    ]
+    seconds = sum(r.wall_time_s for r in started)
+    record = summarize(cfg.benchmark, cfg.method, names[:k], cut, seconds).to_dict()
+    return RunningClassifyRun(folder, config, record, total=len(names))

@@ -3,11 +3,13 @@ run continues at its next task and ends exactly as the run nothing stopped."""
 
 import json
 import signal
+import statistics
 import time
 
 import numpy as np
 import pytest
 
+from blip_rl.core.metrics import acc_bwt
 from tests.cli import assert_one_line_error, run_cli, start_cli
 from tests.datafiles import write_mnist
 
@@ -61,6 +63,30 @@ def assert_same_run(out, reference):
         assert all(np.array_equal(maps[k], ref_bits[name][k]) for k in maps), name
 
 
+def assert_inspect_shows_the_finished_tasks(out, reference, done, seeds):
+    """``inspect`` and ``heatmap`` of a run still learning: the tasks 0..done-1 that its first
+    ``seeds`` seeds have finished, with the uninterrupted run's accuracies and ACC/BWT."""
+    proc = run_cli("inspect", str(out), cwd=out.parent)
+    assert proc.returncode == 0, proc.stderr
+    waiting = "" if seeds == 2 else " (seed 1 not started)"
+    started = "seeds 0, 1" if seeds == 2 else "seed 0"
+    assert f"still learning: tasks 0..{done - 1} of 0..{TASKS - 1} done in {started}{waiting}" in (
+        proc.stdout
+    )
+    ref = json.loads((reference / "results.json").read_text())["acc_matrix"]
+    cut = [[row[:done] for row in matrix[:done]] for matrix in ref[:seeds]]
+    accs, bwts = zip(*(acc_bwt(m) for m in cut))
+    if seeds == 1:
+        assert f"ACC {accs[0]:.2f} %, BWT {bwts[0]:+.2f} % (n = 1)" in proc.stdout
+    else:
+        assert f"ACC {statistics.fmean(accs):.2f} ± " in proc.stdout
+    assert proc.stdout.count("BLIP capacity") == seeds
+    assert f"after fmnist-{done - 1}" in proc.stdout and f"after fmnist-{done}" not in proc.stdout
+    figure = out.parent / "partial.png"
+    proc = run_cli("heatmap", str(out), "--out", str(figure), cwd=out.parent)
+    assert proc.returncode == 0 and figure.stat().st_size > 0, proc.stderr
+
+
 @pytest.mark.parametrize("point", ["checkpoint:3", "checkpoint:7"])
 def test_a_killed_run_resumes_at_its_next_task_and_ends_as_if_never_killed(
     tmp_path, data, reference, point
@@ -70,9 +96,10 @@ def test_a_killed_run_resumes_at_its_next_task_and_ends_as_if_never_killed(
     proc = classify(out, data=data, kill_at=point)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert not (out / "results.json").exists()
+    seed, done = (0, 2) if point == "checkpoint:3" else (1, 1)
+    assert_inspect_shows_the_finished_tasks(out, reference, done, seeds=seed + 1)
     proc = classify(out, data=data)
     assert proc.returncode == 0, proc.stderr
-    seed, done = (0, 2) if point == "checkpoint:3" else (1, 1)
     assert f"seed {seed}: tasks 0..{done - 1} restored, continuing" in proc.stderr
     learned = [line for line in proc.stderr.splitlines() if " epochs  accuracy now" in line]
     assert learned[0].startswith(f"seed {seed}  task {done} ")  # nothing finished is redone

@@ -1,8 +1,9 @@
 """``blip-rl inspect RUN``: a run's scores, ACC/BWT, plasticity and the capacity BLIP has left
 in each layer after each task.
 
-A train run's metrics are recomputed from its ``summary.json`` with the current score table
-(works on a run still in progress); a classify run's come from its ``results.json``."""
+A train run's metrics are recomputed from its ``summary.json`` with the current score table; a
+classify run's come from its ``results.json``, or while it still learns from its seeds'
+checkpoints (over the tasks every started seed has finished)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from blip_rl.agents.evaluation import EVAL_POLICIES
 from blip_rl.agents.rundir import TrainRun
 from blip_rl.agents.scratch import load_scratch
 from blip_rl.agents.summary import format_summary
+from blip_rl.classification.checkpoints import RunningClassifyRun
 from blip_rl.classification.results import ClassifyRun, format_results
 from blip_rl.commands.command import Command
 from blip_rl.commands.runs import open_run
@@ -44,12 +46,13 @@ def scores_text(folder: RunFolder, cfg: InspectConfig) -> str:
         scratch_dirs = cfg.scratch or train_cfg.scratch
         scratch = load_scratch(scratch_dirs, train_cfg) if scratch_dirs else None
         return format_summary(folder.fresh_summary(cfg.policy, scratch))
-    return format_results(cast(ClassifyRun, folder).results)
+    text = format_results(cast(ClassifyRun, folder).results)
+    return f"{text}\n{folder.progress}" if isinstance(folder, RunningClassifyRun) else text
 
 
 def run(cfg: InspectConfig, prog: str) -> int:
     try:
-        folder = open_run(Path(cfg.run))
+        folder = open_run(Path(cfg.run), running=True)
         parts = [scores_text(folder, cfg)]
         per_seed = isinstance(folder, ClassifyRun)  # a run of several seeds
         for seed, reports in zip(folder.seeds, folder.task_end_reports):
