@@ -16,7 +16,7 @@ from blip_rl.agents.evaluation import (
 from blip_rl.agents.presets import RECIPES, SUITE_PRESETS
 from blip_rl.core.blip import LIBRARY_DEFAULTS, BlipConfig
 from blip_rl.core.ewc import EwcConfig
-from blip_rl.core.methods import METHODS
+from blip_rl.core.methods import METHODS, method_settings
 from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
 from blip_rl.core.quant import KERNELS
@@ -303,17 +303,9 @@ class TrainConfig:
 
     @property
     def method_settings(self) -> TrainConfig:
-        """This config with the settings only other methods read at their defaults: what a
-        run of ``method`` depends on, so EWC runs that differ only in ``--ig`` (or were made
-        when its default differed) are one experiment. Every method keeps BLIP's ``bits``
-        and ``strict``: its network is quantized and clipped into range."""
-        blip = BlipConfig(bits=self.blip.bits, strict=self.blip.strict)
-        return replace(
-            self,
-            blip=self.blip if self.method == "blip" else blip,
-            ewc=self.ewc if self.method == "ewc" else EwcConfig(),
-            packnet=self.packnet if self.method == "packnet" else PackNetConfig(),
-        )
+        """This config with the settings only other methods read at their defaults (see
+        :func:`~blip_rl.core.methods.method_settings`)."""
+        return method_settings(self)
 
     @property
     def rollout(self) -> int:

@@ -16,12 +16,13 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from blip_rl.agents.config import TrainConfig
 from blip_rl.agents.rundir import TrainRun
 from blip_rl.agents.summary import PolicyScores
 from blip_rl.core.metrics import mean_std
+from blip_rl.infra import rundir
 from blip_rl.infra.figures import (
     Curve,
     accumulated_figure,
@@ -62,14 +63,6 @@ def settings_key(run: TrainRun) -> str:
     return run.train_config.group
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return str(value)
-
-
 def default_config(cfg: TrainConfig) -> TrainConfig:
     """What ``blip-rl train`` runs given only ``cfg``'s suite, games, steps per task, method and
     preset: the settings a label leaves unsaid."""
@@ -83,29 +76,18 @@ def default_config(cfg: TrainConfig) -> TrainConfig:
 
 
 def setting_labels(configs: Mapping[str, TrainConfig]) -> dict[str, str]:
-    """Each group's label (``configs``: one config per group key): its method, then
-    ``name=value`` for every setting that differs between the groups and, in this group, from
-    :func:`default_config` (``preset`` from the default preset). ``blip`` and ``blip,
-    bit_budget=0.2``, say. Labels that would still coincide get the key's hash."""
-    skip = {*how_settings(TrainConfig), "seed", "method"}
-    values = {key: flat_values(cfg.method_settings) for key, cfg in configs.items()}
-    names = next(iter(values.values()), {})
-    varying = [
-        name
-        for name in names
-        if name not in skip and len({repr(v[name]) for v in values.values()}) > 1
-    ]
-    labels = {}
-    for key, cfg in configs.items():
-        usual = {**flat_values(default_config(cfg).method_settings), "preset": TrainConfig().preset}
-        own = values[key]
-        parts = [f"{name}={_shown(own[name])}" for name in varying if own[name] != usual[name]]
-        labels[key] = ", ".join([cfg.method, *parts])
-    shared = [label for label in labels.values() if list(labels.values()).count(label) > 1]
-    return {
-        key: f"{label} [{key.rsplit('__', 1)[-1]}]" if label in shared else label
-        for key, label in labels.items()
-    }
+    """Each group's label (``configs``: one config per group key; see
+    :func:`~blip_rl.infra.rundir.setting_labels`): its method, then the settings of its
+    :attr:`~TrainConfig.method_settings` that set it apart from the other groups and from
+    :func:`default_config` (``preset`` from the default preset)."""
+    return rundir.setting_labels(
+        {key: cfg.method_settings for key, cfg in configs.items()},
+        lambda cfg: {
+            **flat_values(default_config(cfg).method_settings),
+            "preset": TrainConfig().preset,
+        },
+        {*how_settings(TrainConfig), "seed", "method"},
+    )
 
 
 def _one_per_seed(runs: list[TrainRun], label: str) -> list[TrainRun]:

@@ -9,7 +9,7 @@ from typing import ClassVar
 from blip_rl.classification.benchmarks import BENCHMARKS
 from blip_rl.core.blip import LIBRARY_DEFAULTS, BlipConfig
 from blip_rl.core.ewc import EwcConfig
-from blip_rl.core.methods import METHODS
+from blip_rl.core.methods import METHODS, method_settings
 from blip_rl.core.options import nested, option, with_defaults
 from blip_rl.core.packnet import PackNetConfig
 from blip_rl.core.quant import KERNELS
@@ -129,8 +129,16 @@ class ClassifyConfig:
     @property
     def group(self) -> str:
         """The experiment this run is a seed of: its W&B group and its group in ``blip-rl
-        plot`` (see :func:`~blip_rl.infra.tracking.experiment_group`; of a resolved config)."""
-        return experiment_group(f"{self.benchmark}__{self.method}", self)
+        plot`` (see :func:`~blip_rl.infra.tracking.experiment_group`; of a resolved config),
+        over :attr:`method_settings`."""
+        return experiment_group(f"{self.benchmark}__{self.method}", self.method_settings)
+
+    @property
+    def method_settings(self) -> ClassifyConfig:
+        """This config with the settings only other methods read at their defaults (see
+        :func:`~blip_rl.core.methods.method_settings`): EWC runs made when the benchmark's
+        BLIP prior differed are one experiment."""
+        return method_settings(self)
 
     def resolved(self) -> ClassifyConfig:
         """This config with every setting left ``None`` set: the benchmark's learning rate

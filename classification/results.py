@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, cast
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.core.metrics import Estimate, acc_bwt, estimate, mean_std
 from blip_rl.infra.figures import matrices_figure, matrix_mean
-from blip_rl.infra.rundir import RunFolder, group_labels, open_run
+from blip_rl.infra.flags import flat_values, how_settings
+from blip_rl.infra.rundir import RunFolder, group_labels, open_run, setting_labels
 from blip_rl.infra.tables import matrix_lines
 
 if TYPE_CHECKING:
@@ -206,13 +207,6 @@ class ClassifyRun(RunFolder):
         return self.resolved_config(ClassifyConfig)
 
     @property
-    def label(self) -> str:
-        """The method, and the preset if not the default: ``blip, preset paper``."""
-        cfg = self.classify_config
-        preset = "" if cfg.preset == ClassifyConfig().preset else f", preset {cfg.preset}"
-        return f"{cfg.method}{preset}"
-
-    @property
     def tasks(self) -> list[str]:
         return self.results.tasks
 
@@ -239,7 +233,7 @@ def group_classify_runs(
     runs: Sequence[ClassifyRun], names: Mapping[Path, str] | None = None
 ) -> dict[str, ClassifyResults]:
     """The merged results (:func:`merge_results`) of each group of ``runs`` of equal settings,
-    by label (:attr:`ClassifyRun.label`, or the one ``names``, run folder -> label, gives any
+    by label (:func:`classify_labels`, or the one ``names``, run folder -> label, gives any
     of the group's runs), in the order first given; ``ValueError`` if two groups share a
     label, or the runs are not of one benchmark."""
     benchmarks = sorted({run.results.benchmark for run in runs})
@@ -250,8 +244,30 @@ def group_classify_runs(
     groups: dict[str, list[ClassifyRun]] = {}
     for run in runs:
         groups.setdefault(run.classify_config.group, []).append(run)
-    labels = group_labels(groups, {key: group[0].label for key, group in groups.items()}, names)
+    configs = {key: group[0].classify_config for key, group in groups.items()}
+    labels = group_labels(groups, classify_labels(configs), names)
     return {labels[key]: merge_results([r.results for r in group]) for key, group in groups.items()}
+
+
+def classify_labels(configs: Mapping[str, ClassifyConfig]) -> dict[str, str]:
+    """Each group's label (``configs``: one resolved config per group key; see
+    :func:`~blip_rl.infra.rundir.setting_labels`): its method, then the settings of its
+    :attr:`~ClassifyConfig.method_settings` that set it apart from the other groups and from
+    what ``blip-rl classify`` runs given only its benchmark, method and preset (``preset``
+    from the default preset): ``blip``, ``blip, preset=paper``, ``blip, fisher_prior=1e-11``."""
+    return setting_labels(
+        {key: cfg.method_settings for key, cfg in configs.items()},
+        lambda cfg: {
+            **flat_values(usual_config(cfg).method_settings),
+            "preset": ClassifyConfig().preset,
+        },
+        {*how_settings(ClassifyConfig), "seeds", "method"},
+    )
+
+
+def usual_config(cfg: ClassifyConfig) -> ClassifyConfig:
+    """What ``blip-rl classify`` runs given only ``cfg``'s benchmark, method and preset."""
+    return ClassifyConfig(benchmark=cfg.benchmark, method=cfg.method, preset=cfg.preset).resolved()
 
 
 def accuracy_figure(groups: Mapping[str, ClassifyResults]) -> Figure:

@@ -16,6 +16,8 @@ from blip_rl.agents.plots import group_runs, setting_labels, train_figures
 from blip_rl.agents.rundir import write_eval_csv
 from blip_rl.agents.state import EvalRow, RunState
 from blip_rl.agents.summary import summarize
+from blip_rl.classification.config import ClassifyConfig
+from blip_rl.classification.results import classify_labels
 from blip_rl.commands.main import main
 from blip_rl.commands.plot import figures_of
 from blip_rl.commands.runs import open_run
@@ -422,14 +424,38 @@ def test_classify_runs_of_one_experiment_make_one_matrix_over_all_their_seeds(
     assert "accuracy_fine-tuning" in named
     shutil.copytree(classify_run, tmp_path / "again")
     other = ["classify", "--out", str(tmp_path / "other"), "--epochs", "2", "--device", "cpu"]
-    assert main(other) == 0  # the same label, other settings
+    assert main(other) == 0  # the same method, other settings: the label names them
+    runs = [open_run(p) for p in (classify_run, tmp_path / "other")]
+    assert sorted(figures_of(runs)) == [
+        "accuracy_all",
+        "accuracy_blip_epochs_1",
+        "accuracy_blip_epochs_2",
+    ]
     for extra, message in (
-        ("again", "seed 0 of blip is given twice"),
-        ("other", "both labelled 'blip'"),
+        (["again"], "seed 0 of blip is given twice"),
+        (["other", "--label", f"{classify_run}=x,{tmp_path / 'other'}=x"], "both labelled 'x'"),
     ):
-        proc = run_cli("plot", str(classify_run), str(tmp_path / extra), "--out",
+        proc = run_cli("plot", str(classify_run), str(tmp_path / extra[0]), *extra[1:], "--out",
                        str(tmp_path / "p"), cwd=tmp_path)  # fmt: skip
         assert_one_line_error(proc, message)
+
+
+def test_classify_groups_ignore_settings_only_other_methods_read():
+    # EWC runs of fmnist5 made when its BLIP prior was MNIST's are one experiment with later ones
+    ewc = ClassifyConfig(benchmark="fmnist5", method="ewc").resolved()
+    older = replace(ewc, blip=replace(ewc.blip, fisher_prior=1e-11))
+    assert older.group == ewc.group
+    blip = ClassifyConfig(benchmark="fmnist5").resolved()
+    own = replace(blip, blip=replace(blip.blip, fisher_prior=1e-11))
+    paper = ClassifyConfig(benchmark="fmnist5", preset="paper").resolved()
+    assert own.group != blip.group
+    labels = classify_labels({"a": older, "b": blip, "c": own, "d": paper})
+    assert labels == {
+        "a": "ewc",
+        "b": "blip",
+        "c": "blip, fisher_prior=1e-11",
+        "d": "blip, preset=paper",
+    }
 
 
 def test_plot_refuses_runs_that_cannot_share_axes_in_one_line(runs, tmp_path):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, Protocol, TypeVar
 
 from torch import nn
 
-from blip_rl.core.blip import Blip
-from blip_rl.core.ewc import Ewc
-from blip_rl.core.packnet import PackNet
+from blip_rl.core.blip import Blip, BlipConfig
+from blip_rl.core.ewc import Ewc, EwcConfig
+from blip_rl.core.packnet import PackNet, PackNetConfig
 from blip_rl.core.strategy import FineTune, FineTuneFix, Independent, Scratch, Strategy
 
 STRATEGIES: dict[str, type[Strategy]] = {
@@ -29,3 +30,30 @@ def make_strategy(method: str, model: nn.Module, **configs: Any) -> Strategy:
         raise ValueError(f"unknown method {method!r}; choose from: {', '.join(METHODS)}")
     cls = STRATEGIES[method]
     return cls(model, configs[method]) if method in configs else cls(model)
+
+
+class RunConfig(Protocol):
+    """A command's run config: the method and every strategy's settings."""
+
+    method: str
+    blip: BlipConfig
+    ewc: EwcConfig
+    packnet: PackNetConfig
+
+
+Config = TypeVar("Config", bound=RunConfig)
+
+
+def method_settings(cfg: Config) -> Config:
+    """``cfg`` (a frozen dataclass) with the settings only other methods read at their
+    defaults: what a run of ``cfg.method`` depends on, so EWC runs that differ only in
+    BLIP's ``--ig`` or ``--fisher-prior`` (or were made when its default differed) are one
+    experiment. Every method keeps BLIP's ``bits`` and ``strict``: its network is quantized
+    and clipped into range."""
+    blip = BlipConfig(bits=cfg.blip.bits, strict=cfg.blip.strict)
+    return replace(
+        cfg,  # type: ignore[type-var]
+        blip=cfg.blip if cfg.method == "blip" else blip,
+        ewc=cfg.ewc if cfg.method == "ewc" else EwcConfig(),
+        packnet=cfg.packnet if cfg.method == "packnet" else PackNetConfig(),
+    )

@@ -18,7 +18,7 @@ import time
 import typing
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +28,7 @@ from torch import nn
 
 from blip_rl.core.layers import blip_layers
 from blip_rl.infra.files import atomic_write_bytes, read_checked
-from blip_rl.infra.flags import config_from_dict
+from blip_rl.infra.flags import config_from_dict, flat_values
 from blip_rl.infra.jsontypes import matches, mismatch
 
 MAX_BITS_BYTES = 2**30
@@ -207,6 +207,43 @@ class RunFolder(ABC):
                 + ", ".join(map(str, self.seeds))
             )
         return read_bits(self.path, self.tasks_done, self.bits_seed(seed))
+
+
+def setting_labels(
+    configs: Mapping[str, Any],
+    usual: Callable[[Any], Mapping[str, Any]],
+    skip: Collection[str],
+) -> dict[str, str]:
+    """Each group's label (``configs``: one config per group key, the settings its runs share):
+    its ``method``, then ``name=value`` for every setting that differs between the groups and,
+    in this group, from ``usual(config)`` (the flat values a label leaves unsaid); settings in
+    ``skip`` are never shown. ``blip`` and ``blip, bit_budget=0.2``, say. Labels that would
+    still coincide get the key's hash (``<sequence>__<method>__<hash>``)."""
+    values = {key: flat_values(cfg) for key, cfg in configs.items()}
+    names = next(iter(values.values()), {})
+    varying = [
+        name
+        for name in names
+        if name not in skip and len({repr(v[name]) for v in values.values()}) > 1
+    ]
+    labels = {}
+    for key, cfg in configs.items():
+        own, unsaid = values[key], usual(cfg)
+        parts = [f"{name}={_shown(own[name])}" for name in varying if own[name] != unsaid[name]]
+        labels[key] = ", ".join([cfg.method, *parts])
+    shared = [label for label in labels.values() if list(labels.values()).count(label) > 1]
+    return {
+        key: f"{label} [{key.rsplit('__', 1)[-1]}]" if label in shared else label
+        for key, label in labels.items()
+    }
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 def group_labels(
