@@ -29,7 +29,7 @@ def main() -> None:
     add_group_argument(parser, "classify run folders")
     args = parser.parse_args()
     print("mean ± SE [95% CI] over seeds")
-    print("\n".join(group_table(args.group, COLUMNS, seed_values, digits=2, unit=" (%)")))
+    print("\n".join(group_table(args.group, COLUMNS, seed_values, 2, " (%)", args.markdown)))
 
 
 if __name__ == "__main__":

@@ -8,17 +8,22 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from blip_rl.core.metrics import estimate, pairwise_differences
-from blip_rl.infra.tables import difference_lines, estimate_lines
+from blip_rl.infra.tables import difference_lines, estimate_lines, estimate_markdown
 
 SeedValues = Callable[[Path], Iterable[tuple[int, dict[str, float | None]]]]
 """A run folder -> (seed, {metric: value or None}) for each seed it holds."""
 
 
 def add_group_argument(parser: argparse.ArgumentParser, runs: str) -> None:
-    """``--group LABEL RUN...``, repeatable (``runs``: what the RUNs are)."""
+    """``--group LABEL RUN...``, repeatable (``runs``: what the RUNs are), and
+    ``--markdown``."""
     parser.add_argument(
         "--group", nargs="+", action="append", required=True, metavar=("LABEL", "RUN"),
         help=f"a label, then its {runs}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--markdown", action="store_true",
+        help="print the groups as a Markdown table (for a README), the differences as a list",
     )  # fmt: skip
 
 
@@ -28,9 +33,11 @@ def group_table(
     seed_values: SeedValues,
     digits: int = 3,
     unit: str = "",
+    markdown: bool = False,
 ) -> list[str]:
     """The lines of the table of ``groups`` (``[label, run, ...]`` each) over ``columns``:
-    per group, each metric over its runs' seeds; then the pairwise differences.
+    per group, each metric over its runs' seeds; then the pairwise differences (with
+    ``markdown``, a Markdown table, then the differences as a list).
 
     A run that cannot be read (missing, or its settings do not match) exits with one line.
     """
@@ -53,4 +60,12 @@ def group_table(
         for label, *_ in groups
     ]  # fmt: skip
     differences = {c: pairwise_differences(v) for c, v in values.items()}
-    return estimate_lines(rows, columns, digits, unit) + difference_lines(differences, digits)
+    if not markdown:
+        return estimate_lines(rows, columns, digits, unit) + difference_lines(differences, digits)
+    head, *pairs = difference_lines(differences, digits)
+    return [
+        *estimate_markdown(rows, columns, digits, unit),
+        "",
+        head,
+        *(f"-{p[1:]}" for p in pairs),
+    ]

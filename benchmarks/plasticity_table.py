@@ -59,7 +59,7 @@ def main() -> None:
         return [run_metrics(folder, scratch, args.policy)]
 
     print(f"{args.policy} actions: mean ± SE [95% CI] over seeds")
-    print("\n".join(group_table(args.group, COLUMNS, seed_values)))
+    print("\n".join(group_table(args.group, COLUMNS, seed_values, markdown=args.markdown)))
 
 
 if __name__ == "__main__":

@@ -158,6 +158,13 @@ def test_the_classify_table_gives_estimates_and_paired_differences(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"blip\s+2\s+[\d.]+ ± [\d.]+ \[[\d.]+, [\d.]+\]", proc.stdout), proc.stdout
     assert "acc                          blip - again: +0.00 ± 0.00 [+0.00, +0.00]" in proc.stdout
+    proc = run_script(BENCHMARKS / "classify_table.py", "--markdown", "--group", "blip", str(out),
+                      "--group", "again", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1:3] == ["| method | n | acc (%) | bwt (%) |", "|---|---|---|---|"]
+    assert re.fullmatch(r"\| blip \| 2 \| [\d.]+ ± [\d.]+ \[[\d.]+, [\d.]+\] \| .+ \|", lines[3])
+    assert "- acc                          blip - again: +0.00" in proc.stdout
 
 
 @pytest.mark.slow

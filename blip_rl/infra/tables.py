@@ -32,20 +32,42 @@ def estimate_lines(
     """A header of ``metrics`` (each followed by ``unit``), then one line per ``(label,
     {metric: estimate})`` row, each cell ``mean ± SE [95% CI]`` (the mean alone for one run,
     which has no spread; ``-`` without a value), ``n`` the runs of the row's first estimate."""
-
-    def cell(e: Estimate | None) -> str:
-        if e is None:
-            return "-"
-        return e.text(digits) if e.n > 1 else f"{e.mean:.{digits}f}"
-
-    cells = [[cell(values.get(m)) for m in metrics] for _, values in rows]
+    cells = [[_cell(values.get(m), digits) for m in metrics] for _, values in rows]
     width = max([len(m + unit) for m in metrics] + [len(c) for row in cells for c in row]) + 2
     label = max([len("method"), *(len(name) for name, _ in rows)]) + 2
     lines = [f"{'':<{label}}{'n':>3}" + "".join(f"{m + unit:>{width}}" for m in metrics)]
     for (name, values), row in zip(rows, cells):
-        n = next((e.n for e in values.values() if e is not None), 0)
-        lines.append(f"{name:<{label}}{n:>3}" + "".join(f"{c:>{width}}" for c in row))
+        lines.append(f"{name:<{label}}{_runs(values):>3}" + "".join(f"{c:>{width}}" for c in row))
     return lines
+
+
+def estimate_markdown(
+    rows: Sequence[tuple[str, Mapping[str, Estimate | None]]],
+    metrics: Sequence[str],
+    digits: int = 3,
+    unit: str = "",
+) -> list[str]:
+    """The table of :func:`estimate_lines` as a Markdown table (for a README or a results
+    page): ``| method | n | acc (%) | ...`` then one row per label, minus signs as ``−``."""
+    lines = [
+        "| " + " | ".join(["method", "n", *(m + unit for m in metrics)]) + " |",
+        "|" + "---|" * (len(metrics) + 2),
+    ]
+    for name, values in rows:
+        cells = [_cell(values.get(m), digits).replace("-", "−") for m in metrics]
+        lines.append("| " + " | ".join([name, str(_runs(values)), *cells]) + " |")
+    return lines
+
+
+def _cell(e: Estimate | None, digits: int) -> str:
+    if e is None:
+        return "-"
+    return e.text(digits) if e.n > 1 else f"{e.mean:.{digits}f}"
+
+
+def _runs(values: Mapping[str, Estimate | None]) -> int:
+    """The runs of a row: those of its first estimate."""
+    return next((e.n for e in values.values() if e is not None), 0)
 
 
 def difference_lines(by_metric: Mapping[str, Sequence[Difference]], digits: int = 3) -> list[str]:
