@@ -17,6 +17,7 @@ import torch
 
 from blip_rl.classification.benchmarks import Task, get_benchmark
 from blip_rl.classification.config import ClassifyConfig
+from blip_rl.classification.data import DataError
 from blip_rl.classification.nets import MultiHeadNet
 from blip_rl.classification.results import ClassifyRun, SeedResult, summarize
 from blip_rl.core.strategy import Strategy
@@ -129,8 +130,8 @@ def seeds_text(seeds: list[int]) -> str:
 def running_run(folder: Path) -> RunningClassifyRun | None:
     """The classify run in ``folder`` that is still learning (no ``results.json``), or
     ``None`` if ``folder`` holds no classify run with a finished task. The task names come
-    from the benchmark's data, as the run read them: ``ValueError`` (a :class:`DataError`)
-    if they do not read, :class:`CheckpointError` if a seed has no intact checkpoint."""
+    from the benchmark's data, as the run read them: :class:`DataError` naming the folder if
+    they do not read, :class:`CheckpointError` if a seed has no intact checkpoint."""
     try:
         config = json.loads(read_checked(folder / "config.json"))
         cfg = config_from_dict(ClassifyConfig, config).resolved()
@@ -140,7 +141,12 @@ def running_run(folder: Path) -> RunningClassifyRun | None:
     if not started:
         return None
     data_dir = Path(cfg.data_dir) if cfg.data_dir else None
-    names = [task.name for task in get_benchmark(cfg.benchmark).build(data_dir)]
+    try:
+        names = [task.name for task in get_benchmark(cfg.benchmark).build(data_dir)]
+    except DataError as e:
+        raise DataError(
+            f"{str(folder)!r} is still learning; its task names come from its data: {e}"
+        ) from None
     k = min(r.tasks_done for r in started)
     cut = [
         replace(

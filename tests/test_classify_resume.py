@@ -2,6 +2,7 @@
 run continues at its next task and ends exactly as the run nothing stopped."""
 
 import json
+import shutil
 import signal
 import statistics
 import time
@@ -137,6 +138,19 @@ def test_ctrl_c_keeps_the_finished_tasks_and_exits_with_the_resume_line(
     proc = classify(out, data=data)
     assert proc.returncode == 0, proc.stderr
     assert_same_run(out, reference)
+
+
+def test_inspecting_a_run_still_learning_whose_data_moved_is_one_line(tmp_path, data):
+    moved = tmp_path / "data"
+    shutil.copytree(data, moved)
+    out = tmp_path / "run"
+    proc = classify(out, data=moved, kill_at="checkpoint:2")  # dies writing task 1
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    shutil.rmtree(moved)
+    proc = run_cli("inspect", str(out), cwd=tmp_path)
+    assert_one_line_error(
+        proc, f"{str(out)!r} is still learning; its task names come from its data"
+    )
 
 
 def test_resuming_a_finished_run_is_a_no_op(tmp_path, data, reference):
