@@ -181,7 +181,7 @@ def test_heatmap_colours_are_the_bit_counts_0_to_n_with_integer_ticks():
         levels = image.to_rgba(np.arange(n_bits + 1))
         assert len({tuple(c) for c in levels}) == n_bits + 1
         assert (image.to_rgba(np.arange(n_bits + 1) + 0.4) == levels).all()
-        assert panel.get_ylabel() == "output channel" and panel.get_xlabel() == "input channel"
+        assert panel.get_ylabel() == "output channel" and fig.get_supxlabel() == "input channel"
         # a line between the 4 output channels' bands and between the 3 input channels' kernels
         assert len(panel.lines) == 3 + 2
 
@@ -198,7 +198,7 @@ def test_a_large_tensor_is_shown_at_every_kth_channel_and_says_so():
     fig = heatmap_figure([("after a", bits)], "fc.weight", 20)
     (panel,) = [ax for ax in fig.axes if ax.images]
     assert panel.images[0].get_array().shape == (200, 250)
-    assert panel.get_xlabel() == "input feature (every 12th of 3000)"
+    assert fig.get_supxlabel() == "input feature (every 12th of 3000)"
     conv = tensor_view(np.zeros((128, 64, 3, 3)))  # whole kernels of every 2nd channel
     assert conv.grid.shape == (64 * 3, 64 * 3) and conv.rows.label.endswith("(every 2nd of 128)")
 

@@ -208,13 +208,13 @@ def heatmap_figure(panels: Sequence[tuple[str, np.ndarray]], tensor: str, n_bits
             if strip:
                 ax.set_yticks([])
             else:
-                ax.set_xlabel(view.cols.label)
                 ax.set_yticks(*_channel_ticks(view.rows, height))
                 _separators(ax, view)
             ax.tick_params(length=2)
         if strip:
             axes[-1].set_xlabel(views[0].cols.label)
-        else:
+        else:  # one x label under all panels: a panel is narrower than its label
+            fig.supxlabel(views[0].cols.label, fontsize=10)
             axes[0].set_ylabel(views[0].rows.label)
         bar = fig.colorbar(
             image, ax=list(axes), label="frozen bits", shrink=0.9, ticks=colour_ticks(n_bits)
