@@ -272,12 +272,24 @@ def usual_config(cfg: ClassifyConfig) -> ClassifyConfig:
 
 def accuracy_figure(groups: Mapping[str, ClassifyResults]) -> Figure:
     """The mean test accuracy matrix (%) over the seeds of each group (label -> results),
-    side by side, ACC/BWT in each title."""
-    panels = [
-        (matrix_mean(r.acc_matrix), f"{r.benchmark} / {label}: accuracy (%)\n{spread_text(r)}")
-        for label, r in groups.items()
-    ]
+    side by side, ACC/BWT in each title (:func:`panel_title`)."""
+    panels = [(matrix_mean(r.acc_matrix), panel_title(label, r)) for label, r in groups.items()]
     return matrices_figure(panels, next(iter(groups.values())).tasks, 100.0)
+
+
+def panel_title(label: str, results: ClassifyResults) -> str:
+    """A matrix panel's title, short lines to fit above it: ``fmnist5 / blip: accuracy (%)``,
+    ``ACC 99.20 ± 0.03 [99.16, 99.26]``, ``BWT -0.03 ± 0.02 [-0.06, +0.00]``, ``(n = 3; mean
+    ± SE [95% CI] over seeds)``; one seed: ``ACC 99.26, BWT +0.00`` and ``(n = 1)``."""
+    head = f"{results.benchmark} / {label}: accuracy (%)"
+    n = len(results.seeds)
+    if n == 1:
+        return f"{head}\nACC {results.acc:.2f}, BWT {results.bwt:+.2f}\n(n = 1)"
+    e = results.estimates()
+    return (
+        f"{head}\nACC {e['acc'].text(2)}\nBWT {e['bwt'].text(2, sign=True)}\n"
+        f"(n = {n}; mean ± SE [95% CI] over seeds)"
+    )
 
 
 def open_classify_run(folder: Path) -> ClassifyRun:
