@@ -175,15 +175,17 @@ def format_results(results: ClassifyResults) -> str:
     return "\n".join(lines)
 
 
-def spread_text(results: ClassifyResults) -> str:
+def spread_text(results: ClassifyResults, wrap: bool = False) -> str:
     """``ACC 97.31 ± 0.12 [97.10, 97.52] %, BWT -0.21 ± 0.05 [-0.30, -0.12] % (mean ± SE [95%
-    CI] over n = 3 seeds)``; one seed has no spread: ``ACC 97.31 %, BWT -0.21 % (n = 1)``."""
+    CI] over n = 3 seeds)``; one seed has no spread: ``ACC 97.31 %, BWT -0.21 % (n = 1)``.
+    With ``wrap``, ACC, BWT and the parenthesis each on a line of their own."""
+    sep, end = ("\n", "\n") if wrap else (", ", " ")
     n = len(results.seeds)
     if n == 1:
-        return f"ACC {results.acc:.2f} %, BWT {results.bwt:+.2f} % (n = 1)"
+        return f"ACC {results.acc:.2f} %{sep}BWT {results.bwt:+.2f} %{end}(n = 1)"
     e = results.estimates()
     return (
-        f"ACC {e['acc'].text(2)} %, BWT {e['bwt'].text(2, sign=True)} % "
+        f"ACC {e['acc'].text(2)} %{sep}BWT {e['bwt'].text(2, sign=True)} %{end}"
         f"(mean ± SE [95% CI] over n = {n} seeds)"
     )
 
@@ -272,24 +274,15 @@ def usual_config(cfg: ClassifyConfig) -> ClassifyConfig:
 
 def accuracy_figure(groups: Mapping[str, ClassifyResults]) -> Figure:
     """The mean test accuracy matrix (%) over the seeds of each group (label -> results),
-    side by side, ACC/BWT in each title (:func:`panel_title`)."""
-    panels = [(matrix_mean(r.acc_matrix), panel_title(label, r)) for label, r in groups.items()]
+    side by side, ACC/BWT in each title, on lines short enough to fit above the panel."""
+    panels = [
+        (
+            matrix_mean(r.acc_matrix),
+            f"{r.benchmark} / {label}: accuracy (%)\n{spread_text(r, wrap=True)}",
+        )
+        for label, r in groups.items()
+    ]
     return matrices_figure(panels, next(iter(groups.values())).tasks, 100.0)
-
-
-def panel_title(label: str, results: ClassifyResults) -> str:
-    """A matrix panel's title, short lines to fit above it: ``fmnist5 / blip: accuracy (%)``,
-    ``ACC 99.20 ± 0.03 [99.16, 99.26]``, ``BWT -0.03 ± 0.02 [-0.06, +0.00]``, ``(n = 3; mean
-    ± SE [95% CI] over seeds)``; one seed: ``ACC 99.26, BWT +0.00`` and ``(n = 1)``."""
-    head = f"{results.benchmark} / {label}: accuracy (%)"
-    n = len(results.seeds)
-    if n == 1:
-        return f"{head}\nACC {results.acc:.2f}, BWT {results.bwt:+.2f}\n(n = 1)"
-    e = results.estimates()
-    return (
-        f"{head}\nACC {e['acc'].text(2)}\nBWT {e['bwt'].text(2, sign=True)}\n"
-        f"(n = {n}; mean ± SE [95% CI] over seeds)"
-    )
 
 
 def open_classify_run(folder: Path) -> ClassifyRun:

@@ -420,7 +420,7 @@ def test_classify_runs_of_one_experiment_make_one_matrix_over_all_their_seeds(
     titles = [ax.get_title() for ax in figures["accuracy_all"].axes if ax.get_title()]
     assert (
         titles[0].startswith("digits5 / blip: accuracy (%)")
-        and "(n = 3; mean ± SE [95% CI] over seeds)" in titles[0]
+        and "(mean ± SE [95% CI] over n = 3 seeds)" in titles[0]
     )
     assert titles[1].startswith("digits5 / ft: accuracy (%)") and "(n = 1)" in titles[1]
     named = figures_of(runs, labels={tmp_path / "ft": "fine-tuning"})
