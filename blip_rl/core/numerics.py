@@ -36,7 +36,8 @@ def guard_gradients(optimizer: Optimizer) -> RemovableHandle:
         bad = count_non_finite(grads)  # 0 if only the sum overflowed
         if bad:
             raise NumericalFault(
-                f"{bad} gradient entries are NaN or inf (a NaN or inf loss); "
+                f"{bad} gradient entries are NaN or inf (a NaN or inf loss, or a penalty "
+                "that diverged, as EWC's does under SGD once lr x lambda x F > 2); "
                 "the optimizer step was not taken"
             )
 
