@@ -4,7 +4,7 @@
 Each holds what the seed needs to go on exactly as if it had never stopped: the net (heads
 and BLIP buffers included), the strategy's state, the seed's shuffling generator, the global
 RNG states and its :class:`~blip_rl.classification.trainer.SeedResult` so far. A run still
-learning is read back from them (:func:`running_run`).
+learning is read back from them (:func:`unfinished_run`).
 """
 
 from __future__ import annotations
@@ -96,10 +96,10 @@ def restore_seed(
 
 
 @dataclass(frozen=True)
-class RunningClassifyRun(ClassifyRun):
-    """A classify run still learning, read from its seeds' newest checkpoints: its results
-    are those of tasks 0..k-1, the tasks every started seed has finished (ACC and BWT over
-    them, as a train run's in progress).
+class UnfinishedClassifyRun(ClassifyRun):
+    """A classify run not finished (learning, stopped or failed), read from its seeds' newest
+    checkpoints: its results are those of tasks 0..k-1, the tasks every started seed has
+    finished (ACC and BWT over them, as a train run's in progress).
 
     Attributes:
         total: the tasks of the whole sequence.
@@ -113,10 +113,10 @@ class RunningClassifyRun(ClassifyRun):
 
     @property
     def progress(self) -> str:
-        """``still learning: tasks 0..2 of 0..9 done in seeds 0, 1 (seed 2 not started)``."""
+        """``unfinished: tasks 0..2 of 0..9 done in seeds 0, 1 (seed 2 not started)``."""
         waiting = [s for s in self.classify_config.seeds if s not in self.seeds]
         return (
-            f"still learning: tasks 0..{self.tasks_done - 1} of 0..{self.total - 1} done in "
+            f"unfinished: tasks 0..{self.tasks_done - 1} of 0..{self.total - 1} done in "
             f"{seeds_text(self.seeds)}"
             + (f" ({seeds_text(waiting)} not started)" if waiting else "")
         )
@@ -127,8 +127,8 @@ def seeds_text(seeds: list[int]) -> str:
     return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
 
 
-def running_run(folder: Path) -> RunningClassifyRun | None:
-    """The classify run in ``folder`` that is still learning (no ``results.json``), or
+def unfinished_run(folder: Path) -> UnfinishedClassifyRun | None:
+    """The classify run in ``folder`` that has not finished (no ``results.json``), or
     ``None`` if ``folder`` holds no classify run with a finished task. The task names come
     from the benchmark's data, as the run read them: :class:`DataError` naming the folder if
     they do not read, :class:`CheckpointError` if a seed has no intact checkpoint."""
@@ -145,7 +145,7 @@ def running_run(folder: Path) -> RunningClassifyRun | None:
         names = [task.name for task in get_benchmark(cfg.benchmark).build(data_dir)]
     except DataError as e:
         raise DataError(
-            f"{str(folder)!r} is still learning; its task names come from its data: {e}"
+            f"{str(folder)!r} is unfinished; its task names come from its data: {e}"
         ) from None
     k = min(r.tasks_done for r in started)
     cut = [
@@ -159,4 +159,4 @@ def running_run(folder: Path) -> RunningClassifyRun | None:
     ]
     seconds = sum(r.wall_time_s for r in started)
     record = summarize(cfg.benchmark, cfg.method, names[:k], cut, seconds).to_dict()
-    return RunningClassifyRun(folder, config, record, total=len(names))
+    return UnfinishedClassifyRun(folder, config, record, total=len(names))

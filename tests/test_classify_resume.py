@@ -65,13 +65,13 @@ def assert_same_run(out, reference):
 
 
 def assert_inspect_shows_the_finished_tasks(out, reference, done, seeds):
-    """``inspect`` and ``heatmap`` of a run still learning: the tasks 0..done-1 that its first
+    """``inspect`` and ``heatmap`` of a run not finished: the tasks 0..done-1 that its first
     ``seeds`` seeds have finished, with the uninterrupted run's accuracies and ACC/BWT."""
     proc = run_cli("inspect", str(out), cwd=out.parent)
     assert proc.returncode == 0, proc.stderr
     waiting = "" if seeds == 2 else " (seed 1 not started)"
     started = "seeds 0, 1" if seeds == 2 else "seed 0"
-    assert f"still learning: tasks 0..{done - 1} of 0..{TASKS - 1} done in {started}{waiting}" in (
+    assert f"unfinished: tasks 0..{done - 1} of 0..{TASKS - 1} done in {started}{waiting}" in (
         proc.stdout
     )
     ref = json.loads((reference / "results.json").read_text())["acc_matrix"]
@@ -148,9 +148,7 @@ def test_inspecting_a_run_still_learning_whose_data_moved_is_one_line(tmp_path, 
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     shutil.rmtree(moved)
     proc = run_cli("inspect", str(out), cwd=tmp_path)
-    assert_one_line_error(
-        proc, f"{str(out)!r} is still learning; its task names come from its data"
-    )
+    assert_one_line_error(proc, f"{str(out)!r} is unfinished; its task names come from its data")
 
 
 def test_resuming_a_finished_run_is_a_no_op(tmp_path, data, reference):

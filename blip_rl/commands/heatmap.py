@@ -38,7 +38,7 @@ class HeatmapConfig:
 
 def draw_heatmaps(cfg: HeatmapConfig, prog: str) -> int:
     try:
-        run = open_run(Path(cfg.run), running=True)
+        run = open_run(Path(cfg.run), unfinished=True)
         if run.method != "blip":
             raise ValueError(f"{cfg.run!r} is a --method {run.method} run: only blip freezes bits")
         maps = run.bits(run.seeds[0] if cfg.seed is None else cfg.seed)

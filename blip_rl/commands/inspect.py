@@ -2,8 +2,8 @@
 in each layer after each task.
 
 A train run's metrics are recomputed from its ``summary.json`` with the current score table; a
-classify run's come from its ``results.json``, or while it still learns from its seeds'
-checkpoints (over the tasks every started seed has finished)."""
+classify run's come from its ``results.json``, or before it has one (learning, stopped,
+failed) from its seeds' checkpoints (over the tasks every started seed has finished)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from blip_rl.agents.evaluation import EVAL_POLICIES
 from blip_rl.agents.rundir import TrainRun
 from blip_rl.agents.scratch import load_scratch
 from blip_rl.agents.summary import format_summary
-from blip_rl.classification.checkpoints import RunningClassifyRun
+from blip_rl.classification.checkpoints import UnfinishedClassifyRun
 from blip_rl.classification.results import ClassifyRun, format_results
 from blip_rl.commands.command import Command
 from blip_rl.commands.runs import open_run
@@ -47,12 +47,12 @@ def scores_text(folder: RunFolder, cfg: InspectConfig) -> str:
         scratch = load_scratch(scratch_dirs, train_cfg) if scratch_dirs else None
         return format_summary(folder.fresh_summary(cfg.policy, scratch))
     text = format_results(cast(ClassifyRun, folder).results)
-    return f"{text}\n{folder.progress}" if isinstance(folder, RunningClassifyRun) else text
+    return f"{text}\n{folder.progress}" if isinstance(folder, UnfinishedClassifyRun) else text
 
 
 def run(cfg: InspectConfig, prog: str) -> int:
     try:
-        folder = open_run(Path(cfg.run), running=True)
+        folder = open_run(Path(cfg.run), unfinished=True)
         parts = [scores_text(folder, cfg)]
         per_seed = isinstance(folder, ClassifyRun)  # a run of several seeds
         for seed, reports in zip(folder.seeds, folder.task_end_reports):
