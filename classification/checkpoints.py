@@ -132,12 +132,15 @@ def unfinished_run(folder: Path) -> UnfinishedClassifyRun | None:
     ``None`` if ``folder`` holds no classify run with a finished task. The task names come
     from the benchmark's data, as the run read them: :class:`DataError` naming the folder if
     they do not read, :class:`CheckpointError` if a seed has no intact checkpoint."""
+    if (folder / ClassifyRun.RECORD).exists():  # finished: its results file speaks for it
+        return None
     try:
         config = json.loads(read_checked(folder / "config.json"))
         cfg = config_from_dict(ClassifyConfig, config).resolved()
     except (OSError, ValueError, TypeError):
         return None
-    started = [r for r in (saved_result(seed_folder(folder, s)) for s in cfg.seeds) if r]
+    saved = (saved_result(seed_folder(folder, seed)) for seed in cfg.seeds)
+    started = [result for result in saved if result is not None]
     if not started:
         return None
     data_dir = Path(cfg.data_dir) if cfg.data_dir else None

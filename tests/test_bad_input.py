@@ -287,6 +287,9 @@ CATALOGUE = [
     case("inspect-summary-without-entries", ["inspect", "train"],
          "'train' holds an unreadable run (a run file lacks the entry 'games')",
          setup=hand_edited("train/summary.json", "{}")),
+    case("inspect-truncated-results", ["inspect", "classify"], "'classify' holds an unreadable run",
+         "'classify/results.json' does not match its checksum in SHA256SUMS",
+         setup=truncated("classify/results.json", 40)),  # not read as unfinished from checkpoints
     case("inspect-results-without-entries", ["inspect", "classify"],
          "'classify' holds an unreadable run (a run file lacks the entry 'benchmark')",
          setup=hand_edited("classify/results.json", "{}")),
