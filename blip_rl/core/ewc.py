@@ -9,9 +9,12 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim import Optimizer
+from torch.utils.hooks import RemovableHandle
 
 from blip_rl.core.fisher import LogLikelihood, fisher_diagonal
 from blip_rl.core.layers import blip_layers
+from blip_rl.core.numerics import NumericalFault
 from blip_rl.core.options import option
 from blip_rl.core.strategy import Strategy, shared_tensors
 
@@ -50,6 +53,36 @@ class Ewc(Strategy):
         self.fisher = [torch.zeros_like(p) for p in self.params]
         self.anchor = [p.detach().clone() for p in self.params]
         self.tasks_seen = 0
+        self.stable_lr: float | None = None  # the last learning rate found stable
+
+    def attach(self, optimizer: Optimizer) -> list[RemovableHandle]:
+        """The step hooks, after a check that a plain SGD step keeps the penalty stable."""
+        check = optimizer.register_step_pre_hook(lambda opt, *_: self.check_stable(opt))
+        return [check, *super().attach(optimizer)]
+
+    def check_stable(self, optimizer: Optimizer) -> None:
+        """Raise :class:`NumericalFault` before a plain SGD step (no momentum) that would
+        make the penalty diverge: the step moves a weight back towards its anchor by lr x
+        lambda x F times its distance, which overshoots further every step once above 2.
+        Checked once per learning rate and task; other optimizers are not checked."""
+        if self.tasks_seen == 0 or type(optimizer) is not torch.optim.SGD:
+            return
+        if any(group["momentum"] for group in optimizer.param_groups):
+            return
+        lr = max(group["lr"] for group in optimizer.param_groups)
+        if lr == self.stable_lr:
+            return
+        strength = lr * self.config.ewc_lambda
+        top = max(float(f.max()) for f in self.fisher)
+        if strength * top < 2:
+            self.stable_lr = lr
+            return
+        over = sum(int((f * strength >= 2).sum()) for f in self.fisher)
+        raise NumericalFault(
+            f"online EWC's penalty diverges under SGD: lr {lr:g} x lambda "
+            f"{self.config.ewc_lambda:g} x F reaches {strength * top:.2f} for {over:,} weights "
+            f"(stable below 2); set ewc_lambda (--ewc-lambda) below {2 / (lr * top):.4g}"
+        )
 
     @torch.no_grad()
     def before_optimizer_step(self) -> None:
@@ -69,6 +102,7 @@ class Ewc(Strategy):
             fisher.mul_(self.config.ewc_gamma).add_(f_t)
             anchor.copy_(param)
         self.tasks_seen += 1
+        self.stable_lr = None
         return {"fisher_mean": float(torch.cat([f.flatten() for f in self.fisher]).mean())}
 
     def state_dict(self) -> dict[str, Any]:
@@ -86,3 +120,4 @@ class Ewc(Strategy):
             fisher.copy_(state["fisher"][name])
             anchor.copy_(state["anchor"][name])
         self.tasks_seen = int(state["tasks_seen"])
+        self.stable_lr = None

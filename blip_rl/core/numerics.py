@@ -37,8 +37,7 @@ def guard_gradients(optimizer: Optimizer) -> RemovableHandle:
         if bad:
             raise NumericalFault(
                 f"{bad} gradient entries are NaN or inf (a NaN or inf loss, or a penalty "
-                "that diverged, as EWC's does under SGD once lr x lambda x F > 2); "
-                "the optimizer step was not taken"
+                "that diverged); the optimizer step was not taken"
             )
 
     return optimizer.register_step_pre_hook(check)
