@@ -62,10 +62,5 @@ def group_table(
     differences = {c: pairwise_differences(v) for c, v in values.items()}
     if not markdown:
         return estimate_lines(rows, columns, digits, unit) + difference_lines(differences, digits)
-    head, *pairs = difference_lines(differences, digits)
-    return [
-        *estimate_markdown(rows, columns, digits, unit),
-        "",
-        head,
-        *(f"-{p[1:]}" for p in pairs),
-    ]
+    table = estimate_markdown(rows, columns, digits, unit)
+    return [*table, "", *difference_lines(differences, digits, item="- ")]

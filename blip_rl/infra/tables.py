@@ -70,10 +70,13 @@ def _runs(values: Mapping[str, Estimate | None]) -> int:
     return next((e.n for e in values.values() if e is not None), 0)
 
 
-def difference_lines(by_metric: Mapping[str, Sequence[Difference]], digits: int = 3) -> list[str]:
+def difference_lines(
+    by_metric: Mapping[str, Sequence[Difference]], digits: int = 3, item: str = "  "
+) -> list[str]:
     """Each metric's pairwise differences, ``first - second: d ± SE [95% CI]``, marked
     ``significant`` where a t-test gives p < 0.05 (the p-value follows); a difference with one
-    run on a side is its value alone, ``not tested (n = 1)``."""
+    run on a side is its value alone, ``not tested (n = 1)``. Each pair's line starts with
+    ``item`` (``"- "`` makes a Markdown list)."""
     lines = [
         "differences (95% bootstrap CI over seeds; paired where the seeds match; "
         "significant: t-test p < 0.05):"
@@ -86,5 +89,5 @@ def difference_lines(by_metric: Mapping[str, Sequence[Difference]], digits: int 
                 verdict += " (p < 0.001)" if d.p_value < 0.001 else f" (p = {d.p_value:.3f})"
             else:
                 shown, verdict = f"{d.estimate.mean:+.{digits}f}", "not tested (n = 1)"
-            lines.append(f"  {metric:<28} {d.first} - {d.second}: {shown}  {verdict}")
+            lines.append(f"{item}{metric:<28} {d.first} - {d.second}: {shown}  {verdict}")
     return lines
