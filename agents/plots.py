@@ -31,7 +31,6 @@ from blip_rl.infra.figures import (
     mean_curve,
     task_scores_figure,
 )
-from blip_rl.infra.flags import flat_values, how_settings
 from blip_rl.infra.rundir import group_labels
 
 if TYPE_CHECKING:
@@ -77,17 +76,9 @@ def default_config(cfg: TrainConfig) -> TrainConfig:
 
 def setting_labels(configs: Mapping[str, TrainConfig]) -> dict[str, str]:
     """Each group's label (``configs``: one config per group key; see
-    :func:`~blip_rl.infra.rundir.setting_labels`): its method, then the settings of its
-    :attr:`~TrainConfig.method_settings` that set it apart from the other groups and from
-    :func:`default_config` (``preset`` from the default preset)."""
-    return rundir.setting_labels(
-        {key: cfg.method_settings for key, cfg in configs.items()},
-        lambda cfg: {
-            **flat_values(default_config(cfg).method_settings),
-            "preset": TrainConfig().preset,
-        },
-        {*how_settings(TrainConfig), "seed", "method"},
-    )
+    :func:`~blip_rl.infra.rundir.setting_labels`): its method and the settings that set it
+    apart from the other groups and from :func:`default_config`."""
+    return rundir.setting_labels(configs, default_config, {"seed"})
 
 
 def _one_per_seed(runs: list[TrainRun], label: str) -> list[TrainRun]:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, cast
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.core.metrics import Estimate, acc_bwt, estimate, mean_std
 from blip_rl.infra.figures import matrices_figure, matrix_mean
-from blip_rl.infra.flags import flat_values, how_settings
 from blip_rl.infra.rundir import RunFolder, group_labels, open_run, setting_labels
 from blip_rl.infra.tables import matrix_lines
 
@@ -253,18 +252,10 @@ def group_classify_runs(
 
 def classify_labels(configs: Mapping[str, ClassifyConfig]) -> dict[str, str]:
     """Each group's label (``configs``: one resolved config per group key; see
-    :func:`~blip_rl.infra.rundir.setting_labels`): its method, then the settings of its
-    :attr:`~ClassifyConfig.method_settings` that set it apart from the other groups and from
-    what ``blip-rl classify`` runs given only its benchmark, method and preset (``preset``
-    from the default preset): ``blip``, ``blip, preset=paper``, ``blip, fisher_prior=1e-11``."""
-    return setting_labels(
-        {key: cfg.method_settings for key, cfg in configs.items()},
-        lambda cfg: {
-            **flat_values(usual_config(cfg).method_settings),
-            "preset": ClassifyConfig().preset,
-        },
-        {*how_settings(ClassifyConfig), "seeds", "method"},
-    )
+    :func:`~blip_rl.infra.rundir.setting_labels`): its method and the settings that set it
+    apart from the other groups and from :func:`usual_config`: ``blip``, ``blip,
+    preset=paper``, ``blip, fisher_prior=1e-11``."""
+    return setting_labels(configs, usual_config, {"seeds"})
 
 
 def usual_config(cfg: ClassifyConfig) -> ClassifyConfig:

@@ -28,7 +28,7 @@ from torch import nn
 
 from blip_rl.core.layers import blip_layers
 from blip_rl.infra.files import atomic_write_bytes, read_checked
-from blip_rl.infra.flags import config_from_dict, flat_values
+from blip_rl.infra.flags import config_from_dict, flat_values, how_settings
 from blip_rl.infra.jsontypes import matches, mismatch
 
 MAX_BITS_BYTES = 2**30
@@ -210,17 +210,21 @@ class RunFolder(ABC):
 
 
 def setting_labels(
-    configs: Mapping[str, Any],
-    usual: Callable[[Any], Mapping[str, Any]],
-    skip: Collection[str],
+    configs: Mapping[str, Any], usual: Callable[[Any], Any], skip: Collection[str]
 ) -> dict[str, str]:
-    """Each group's label (``configs``: one config per group key, the settings its runs share):
-    its ``method``, then ``name=value`` for every setting that differs between the groups and,
-    in this group, from ``usual(config)`` (the flat values a label leaves unsaid); settings in
-    ``skip`` are never shown. ``blip`` and ``blip, bit_budget=0.2``, say. Labels that would
-    still coincide get the key's hash (``<sequence>__<method>__<hash>``)."""
-    values = {key: flat_values(cfg) for key, cfg in configs.items()}
-    names = next(iter(values.values()), {})
+    """Each group's label (``configs``: one run config per group key, a frozen dataclass with
+    ``method``, ``preset`` and ``method_settings``): its method, then ``name=value`` for every
+    setting of its ``method_settings`` that differs between the groups and, in this group,
+    from ``usual(config)``'s (the config a command runs given only what the label already
+    says; ``preset`` from the default preset). Settings in ``skip`` and those marked ``how``
+    are never shown. ``blip`` and ``blip, bit_budget=0.2``, say. Labels that would still
+    coincide get the key's hash (``<sequence>__<method>__<hash>``)."""
+    if not configs:
+        return {}
+    kind = type(next(iter(configs.values())))
+    skip = {*skip, *how_settings(kind), "method"}
+    values = {key: flat_values(cfg.method_settings) for key, cfg in configs.items()}
+    names = next(iter(values.values()))
     varying = [
         name
         for name in names
@@ -228,7 +232,8 @@ def setting_labels(
     ]
     labels = {}
     for key, cfg in configs.items():
-        own, unsaid = values[key], usual(cfg)
+        own = values[key]
+        unsaid = {**flat_values(usual(cfg).method_settings), "preset": kind().preset}
         parts = [f"{name}={_shown(own[name])}" for name in varying if own[name] != unsaid[name]]
         labels[key] = ", ".join([cfg.method, *parts])
     shared = [label for label in labels.values() if list(labels.values()).count(label) > 1]
