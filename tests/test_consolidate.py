@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from blip_rl import Blip, BlipConfig, BlipLinear, information_gain, quantize
-from blip_rl.core.consolidate import bits_to_freeze, running_fisher
+from blip_rl.core.consolidate import bits_to_freeze, running_fisher, weight_reach
 from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import make_strategy
 from blip_rl.core.numerics import NumericalFault
@@ -69,6 +69,19 @@ def test_consolidation_order_and_new_s_center():
     torch.testing.assert_close(layer.weight_fisher, (f0 + f_t) / 2)
     assert blip.tasks_seen == 1
     assert report[0].frozen_min == int(expected_s.min())
+    # Reach: the median Eq. 4 radius 2^-S (torch's median: the lower middle value, here the
+    # larger S's radius) times the bound, over the RMS weight.
+    radius = 2.0 ** -float(expected_s.max()) * layer.bound
+    rms = float(layer.weight.detach().pow(2).mean().sqrt())
+    assert report[0].reach_median == pytest.approx(radius / rms)
+
+
+def test_reach_is_0_once_most_weights_are_fully_frozen_or_every_weight_is_0():
+    weight = torch.full((3,), 0.1)
+    assert weight_reach(weight, torch.tensor([20, 20, 0], dtype=torch.uint8), 1.0, 20, False) == 0
+    assert weight_reach(torch.zeros(3), torch.zeros(3, dtype=torch.uint8), 1.0, 20, False) == 0
+    strict = weight_reach(weight, torch.ones(3, dtype=torch.uint8), 1.0, 20, True)
+    assert strict == pytest.approx((2.0**-2 - 2.0**-21) / 0.1)
 
 
 def test_zero_bit_weights_are_snapped_to_zero_unless_snap_is_off():

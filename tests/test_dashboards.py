@@ -17,7 +17,7 @@ from rich.console import Console
 from blip_rl.agents.config import PPOConfig, TrainConfig
 from blip_rl.agents.progress import Heartbeat, TerminalProgress, duration
 from blip_rl.agents.trainer import ContinualTrainer
-from blip_rl.core.capacity import total
+from blip_rl.core.capacity import capacity_table, total
 from tests.cli import assert_one_line_error, run_cli
 from tests.test_agents import TINY
 from tests.wandbfile import history, run_record
@@ -211,3 +211,18 @@ def test_capacity_totals_weigh_layers_by_parameters():
     row = total(layers)
     assert row["params"] == 4 and row["frozen_mean"] == 16.0
     assert row["free_bit_share"] == pytest.approx(0.2) and row["fully_frozen_share"] == 0.75
+
+
+def test_the_capacity_table_shows_each_layers_reach_and_none_for_older_reports():
+    layer = {"params": 1, "bits_added_mean": 4.0, "frozen_mean": 4.0, "fully_frozen_share": 0.0,
+             "free_bit_share": 0.8}  # fmt: skip
+    reports = [
+        {"layers": [{"layer": "a", **layer}]},  # written before the reach was recorded
+        {"layers": [{"layer": "a", **layer, "reach_median": 0.039}]},
+        {"layers": [{"layer": "a", **layer, "reach_median": 2e-6}]},
+        {"layers": [{"layer": "a", **layer, "reach_median": 16.0}]},
+    ]
+    rows = [line.split() for line in capacity_table(reports, "0123").splitlines()]
+    reach = [row[-1] for row in rows if row[0] == "a"]
+    assert reach == ["-", "3.9%", "<0.001%", "1600%"]
+    assert all(row[-1] == "-" for row in rows if row[0] == "all")  # a median has no total

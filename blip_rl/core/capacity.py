@@ -9,7 +9,18 @@ from typing import Any
 LayerRows = Sequence[dict[str, Any]]
 """A BLIP task-end report's ``layers``: one :class:`LayerReport` dict per BLIP layer."""
 
-COLUMNS = ("params", "bits added", "mean frozen", "bits free", "fully frozen")
+COLUMNS = ("params", "bits added", "mean frozen", "bits free", "fully frozen", "reach")
+
+
+def percent(share: float | None) -> str:
+    """``3.9%``, ``0.016%``, ``<0.001%`` (two significant digits), ``1600%``; ``-`` for ``None`` (a
+    report written before the field existed, or the ``all`` row of a per-layer median)."""
+    if share is None:
+        return "-"
+    value = 100 * share
+    if 0 < value < 1e-3:
+        return "<0.001%"
+    return f"{value:.0f}%" if value >= 10 else f"{value:.2g}%"
 
 
 def total(layers: LayerRows) -> dict[str, Any]:
@@ -51,7 +62,9 @@ def one_line(report: dict[str, Any]) -> str:
 def capacity_table(reports: Sequence[dict[str, Any]], task_names: Sequence[str]) -> str:
     """For each task end, one row per BLIP layer and a total: parameters, mean bits frozen by
     that task, mean frozen bits, share of bits still free, share of parameters with every bit
-    frozen. '' when the reports carry no layers (not a BLIP run)."""
+    frozen, and the reach: how far the median weight may still move, as a share of the
+    layer's RMS weight (:func:`~blip_rl.core.consolidate.weight_reach`; a median, so the total
+    row has none). '' when the reports carry no layers (not a BLIP run)."""
     if not reports or not all(r.get("layers") for r in reports):
         return ""
     label = max(len("layer"), *(len(r["layer"]) for r in reports[0]["layers"])) + 2
@@ -64,5 +77,6 @@ def capacity_table(reports: Sequence[dict[str, Any]], task_names: Sequence[str])
                 f"  {row['layer']:<{label}}{row['params']:>14,}"
                 f"{row['bits_added_mean']:>14.2f}{row['frozen_mean']:>14.2f}"
                 f"{100 * row['free_bit_share']:>13.1f}%{100 * row['fully_frozen_share']:>13.1f}%"
+                f"{percent(row.get('reach_median')):>14}"
             )
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from blip_rl.core.clip import clip_
+from blip_rl.core.clip import clip_, freeze_radius
 from blip_rl.core.layers import BlipLayer
 from blip_rl.core.quant import quantize
 
@@ -116,6 +116,29 @@ class LayerReport:
     frozen_max: int
     fully_frozen_share: float  # parameters with S = N
     free_bit_share: float  # sum(N - S) / (N * params)
+    reach_median: float  # weights only: median Eq. 4 radius / RMS weight (see weight_reach)
+
+
+def weight_reach(
+    weight: Tensor, frozen_bits: Tensor, bound: float, bits: int, strict: bool
+) -> float:
+    """How far the median weight may still move under Eq. 4, as a share of the tensor's RMS
+    weight: median(radius(S)) * bound / sqrt(mean(w^2)); 0 once more than half are fully
+    frozen (or every weight is 0). Frozen bits say how much of each code is fixed; this says
+    whether what is left can still change the layer: S frozen bits leave a radius of
+    2^-S * bound, and bound = 6 / sqrt(fan) is several times the RMS weight.
+
+    Args:
+        weight: the weight tensor, any shape, in its own units.
+        frozen_bits: uint8 S, shaped like ``weight``.
+        bound: the weight's scale.
+        bits: N.
+        strict: the clip's radius (see :func:`~blip_rl.core.clip.freeze_radius`).
+    """
+    rms = float(weight.float().pow(2).mean().sqrt())
+    if rms == 0.0:
+        return 0.0
+    return float(freeze_radius(frozen_bits, bits, strict).median()) * bound / rms
 
 
 @torch.no_grad()
@@ -165,6 +188,9 @@ def consolidate_layer(
         frozen_max=int(s.max()),
         fully_frozen_share=float((s == layer.bits).float().mean()),
         free_bit_share=float((layer.bits - s.float()).sum() / (layer.bits * s.numel())),
+        reach_median=weight_reach(
+            layer.weight, layer.frozen_bits("weight"), layer.bound, layer.bits, strict
+        ),
     )
 
 
