@@ -219,10 +219,11 @@ def test_the_capacity_table_shows_each_layers_reach_and_none_for_older_reports()
     reports = [
         {"layers": [{"layer": "a", **layer}]},  # written before the reach was recorded
         {"layers": [{"layer": "a", **layer, "reach_median": 0.039}]},
+        {"layers": [{"layer": "a", **layer, "reach_median": 0.01}]},
         {"layers": [{"layer": "a", **layer, "reach_median": 2e-6}]},
         {"layers": [{"layer": "a", **layer, "reach_median": 16.0}]},
     ]
-    rows = [line.split() for line in capacity_table(reports, "0123").splitlines()]
+    rows = [line.split() for line in capacity_table(reports, "01234").splitlines()]
     reach = [row[-1] for row in rows if row[0] == "a"]
-    assert reach == ["-", "3.9%", "<0.001%", "1600%"]
+    assert reach == ["-", "3.9%", "1.0%", "<0.001%", "1600%"]
     assert all(row[-1] == "-" for row in rows if row[0] == "all")  # a median has no total

@@ -13,14 +13,15 @@ COLUMNS = ("params", "bits added", "mean frozen", "bits free", "fully frozen", "
 
 
 def percent(share: float | None) -> str:
-    """``3.9%``, ``0.016%``, ``<0.001%`` (two significant digits), ``1600%``; ``-`` for ``None`` (a
-    report written before the field existed, or the ``all`` row of a per-layer median)."""
+    """``3.9%``, ``1.0%``, ``0.016%``, ``<0.001%`` (two significant digits), ``1600%``; ``-``
+    for ``None`` (a report written before the field existed, or the ``all`` row of a
+    per-layer median)."""
     if share is None:
         return "-"
     value = 100 * share
     if 0 < value < 1e-3:
         return "<0.001%"
-    return f"{value:.0f}%" if value >= 10 else f"{value:.2g}%"
+    return f"{value:.0f}%" if value >= 10 else f"{value:#.2g}%"
 
 
 def total(layers: LayerRows) -> dict[str, Any]:
