@@ -35,15 +35,20 @@ def paired_rates(timers: Mapping[str, Callable[[], float]], pairs: int) -> dict[
 
 
 def report_pairs(
-    contenders: str, what: str, unit: str, rates: dict[str, list[float]], detail: str
+    contenders: str,
+    what: str,
+    unit: str,
+    rates: dict[str, list[float]],
+    detail: str,
+    method: str = "BLIP",
 ) -> None:
-    """The median rates of ``what`` (plain, BLIP), every pair's BLIP/plain ratio, and the
-    headline, ``contenders`` (say "BLIP PPO / plain SB3 PPO"): the median ratio (target
-    >= 0.97)."""
+    """The median rates of ``what`` (plain, ``method``: the "blip" timer's), every pair's
+    method/plain ratio, and the headline, ``contenders`` (say "BLIP PPO / plain SB3 PPO"): the
+    median ratio (target >= 0.97)."""
     plain, blip = rates["plain"], rates["blip"]
     ratios = sorted(b / p for p, b in zip(plain, blip))
     print(
-        f"{what}: plain {statistics.median(plain):.1f} {unit}, BLIP "
+        f"{what}: plain {statistics.median(plain):.1f} {unit}, {method} "
         f"{statistics.median(blip):.1f} {unit} ({detail}; medians of {len(ratios)}); ratio per "
         f"pair {ratios[0]:.3f} .. {ratios[-1]:.3f} ({', '.join(f'{r:.3f}' for r in ratios)})"
     )

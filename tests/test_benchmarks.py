@@ -23,6 +23,10 @@ HEADLINE = re.compile(r"^[^:]+: [-+.\deE]+ \(target [<>]= [\d.]+\)$")
             ["--suite", "minatar", "--steps", "400", "--pairs", "2", "--critic-trunk", "own"],
         ),
         ("classify_overhead.py", ["--steps", "2", "--pairs", "1"]),
+        (
+            "classify_overhead.py",
+            ["--net", "mlp", "--method", "ewc", "--steps", "2", "--pairs", "1"],
+        ),
         ("fisher.py", ["--samples", "64", "--chunk", "32", "--repeats", "1"]),
         ("state_bytes.py", []),
         ("consolidation.py", ["--suite", "minatar", "--steps", "400", "--repeats", "1"]),

@@ -109,6 +109,21 @@ def test_second_task_uses_t_and_the_running_fisher():
     assert blip.tasks_seen == 2
 
 
+def test_online_ewc_adds_lambda_f_times_the_distance_to_the_anchor_to_the_gradient():
+    layer = BlipLinear(2, 1, bias=False)
+    ewc = make_strategy("ewc", nn.Sequential(layer), ewc=EwcConfig(ewc_lambda=3.0, ewc_gamma=0.5))
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # F_t = mean of squared inputs = [0.5, 0.5]
+    ewc.on_task_end(0, [x], fixed_fisher_ll)
+    ewc.on_task_end(1, [2 * x], fixed_fisher_ll)  # online: 0.5 * F_0 + F_1 = [2.25, 2.25]
+    anchor = layer.weight.detach().clone()
+    with torch.no_grad():
+        layer.weight.add_(torch.tensor([[0.1, -0.2]]))
+    layer.weight.grad = torch.tensor([[1.0, 1.0]])
+    ewc.before_optimizer_step()
+    expected = torch.tensor([[1.0, 1.0]]) + 3.0 * 2.25 * (layer.weight.detach() - anchor)
+    torch.testing.assert_close(layer.weight.grad, expected)
+
+
 @pytest.mark.parametrize("method", ["blip", "ewc"])
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_a_non_finite_fisher_is_never_consolidated(method, bad):
