@@ -102,10 +102,19 @@ class UnfinishedClassifyRun(ClassifyRun):
     finished (ACC and BWT over them, as a train run's in progress).
 
     Attributes:
-        total: the tasks of the whole sequence.
+        sequence: the task names of the whole sequence (:attr:`tasks`, as a train run's;
+            ``results.tasks`` holds the finished ones).
     """
 
-    total: int = 0
+    sequence: tuple[str, ...] = ()
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.sequence)
+
+    @property
+    def tasks_done(self) -> int:
+        return len(self.results.tasks)
 
     @property
     def finished(self) -> bool:
@@ -116,7 +125,7 @@ class UnfinishedClassifyRun(ClassifyRun):
         """``unfinished: tasks 0..2 of 0..9 done in seeds 0, 1 (seed 2 not started)``."""
         waiting = [s for s in self.classify_config.seeds if s not in self.seeds]
         return (
-            f"unfinished: tasks 0..{self.tasks_done - 1} of 0..{self.total - 1} done in "
+            f"unfinished: tasks 0..{self.tasks_done - 1} of 0..{len(self.tasks) - 1} done in "
             f"{seeds_text(self.seeds)}"
             + (f" ({seeds_text(waiting)} not started)" if waiting else "")
         )
@@ -162,4 +171,4 @@ def unfinished_run(folder: Path) -> UnfinishedClassifyRun | None:
     ]
     seconds = sum(r.wall_time_s for r in started)
     record = summarize(cfg.benchmark, cfg.method, names[:k], cut, seconds).to_dict()
-    return UnfinishedClassifyRun(folder, config, record, total=len(names))
+    return UnfinishedClassifyRun(folder, config, record, sequence=tuple(names))

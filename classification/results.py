@@ -142,13 +142,32 @@ def spread(records: Sequence[SeedRecord]) -> dict[str, Any]:
     }
 
 
+def first_tasks(results: ClassifyResults, k: int) -> ClassifyResults:
+    """``results`` over its first ``k`` tasks only: each seed's matrix cut to k x k, ACC and
+    BWT over those tasks (as an unfinished run's, see
+    :func:`~blip_rl.classification.checkpoints.unfinished_run`)."""
+    if k == len(results.tasks):
+        return results
+    matrices = [[row[:k] for row in matrix[:k]] for matrix in results.acc_matrix]
+    records = [
+        replace(record, acc=acc, bwt=bwt, epochs=record.epochs[:k], task_end=record.task_end[:k])
+        for record, (acc, bwt) in zip(results.per_seed, map(acc_bwt, matrices))
+    ]
+    return replace(
+        results, tasks=results.tasks[:k], acc_matrix=matrices, per_seed=records, **spread(records)
+    )
+
+
 def merge_results(parts: Sequence[ClassifyResults]) -> ClassifyResults:
     """The results of several runs of one benchmark and method as one run's: their seeds in
-    the order given, ACC and BWT over all of them; ``ValueError`` naming a seed given twice."""
+    the order given, ACC and BWT over all of them, over the tasks every part has finished
+    (:func:`first_tasks`); ``ValueError`` naming a seed given twice."""
     seeds = [seed for part in parts for seed in part.seeds]
     twice = sorted({s for s in seeds if seeds.count(s) > 1})
     if twice:
         raise ValueError(f"seed {twice[0]} of {parts[0].method} is given twice")
+    k = min(len(part.tasks) for part in parts)
+    parts = [first_tasks(part, k) for part in parts]
     records = [record for part in parts for record in part.per_seed]
     return replace(
         parts[0],
@@ -263,17 +282,22 @@ def usual_config(cfg: ClassifyConfig) -> ClassifyConfig:
     return ClassifyConfig(benchmark=cfg.benchmark, method=cfg.method, preset=cfg.preset).resolved()
 
 
-def accuracy_figure(groups: Mapping[str, ClassifyResults]) -> Figure:
+def accuracy_figure(groups: Mapping[str, ClassifyResults], total: int = 0) -> Figure:
     """The mean test accuracy matrix (%) over the seeds of each group (label -> results),
-    side by side, ACC/BWT in each title, on lines short enough to fit above the panel."""
+    side by side, ACC/BWT in each title, on lines short enough to fit above the panel; over
+    the tasks every group has finished (:func:`first_tasks`), and if those are fewer than the
+    ``total`` of the sequence, each title says so."""
+    k = min(len(r.tasks) for r in groups.values())
+    note = f"\nunfinished: tasks 0..{k - 1} of 0..{total - 1}" if k < total else ""
+    cut = {label: first_tasks(r, k) for label, r in groups.items()}
     panels = [
         (
             matrix_mean(r.acc_matrix),
-            f"{r.benchmark} / {label}: accuracy (%)\n{spread_text(r, wrap=True)}",
+            f"{r.benchmark} / {label}: accuracy (%)\n{spread_text(r, wrap=True)}{note}",
         )
-        for label, r in groups.items()
+        for label, r in cut.items()
     ]
-    return matrices_figure(panels, next(iter(groups.values())).tasks, 100.0)
+    return matrices_figure(panels, next(iter(cut.values())).tasks, 100.0)
 
 
 def open_classify_run(folder: Path) -> ClassifyRun:

@@ -21,7 +21,7 @@ from blip_rl.classification.results import classify_labels
 from blip_rl.commands.main import main
 from blip_rl.commands.plot import figures_of
 from blip_rl.commands.runs import open_run
-from blip_rl.core.metrics import estimate, pairwise_differences
+from blip_rl.core.metrics import acc_bwt, estimate, pairwise_differences
 from blip_rl.envs import get_game, make_env
 from blip_rl.infra.files import write_json
 from blip_rl.infra.heatmaps import (
@@ -406,6 +406,33 @@ def test_classify_runs_get_an_accuracy_matrix_heat_maps_and_a_capacity_table(
     assert main(["inspect", str(classify_run)]) == 0
     shown = capsys.readouterr().out
     assert "ACC" in shown and shown.count("after digits-4") == 2  # one table per seed
+
+
+def test_an_unfinished_classify_run_is_plotted_over_its_finished_tasks(classify_run, tmp_path):
+    out = tmp_path / "partial"
+    args = ["classify", "--out", str(out), "--epochs", "2", "--seeds", "2", "--device", "cpu"]
+    assert main(args) == 0
+    (out / "results.json").unlink()  # as if killed writing task 4: task_3 is its newest
+    shutil.rmtree(out / "checkpoints" / "seed_2" / "task_4")
+    partial = open_run(out, unfinished=True)
+    figures = figures_of([open_run(classify_run), partial])
+
+    def panels(name):
+        return [ax for ax in figures[name].axes if ax.get_title()]
+
+    (whole,) = panels("accuracy_blip_epochs_1")
+    assert len(whole.get_xticklabels()) == 5 and "unfinished" not in whole.get_title()
+    (cut,) = panels("accuracy_blip_epochs_2")
+    assert len(cut.get_xticklabels()) == 4
+    assert cut.get_title().endswith("unfinished: tasks 0..3 of 0..4")
+    both = panels("accuracy_all")
+    assert [len(ax.get_xticklabels()) for ax in both] == [4, 4]
+    matrices = open_run(classify_run).results.acc_matrix
+    acc = np.mean([acc_bwt([row[:4] for row in m[:4]])[0] for m in matrices])
+    assert f"ACC {acc:.2f} ± " in both[0].get_title()  # the finished group, over tasks 0..3
+    assert all(ax.get_title().endswith("unfinished: tasks 0..3 of 0..4") for ax in both)
+    assert main(["plot", str(out), "--out", str(tmp_path / "plots")]) == 0
+    valid_image(tmp_path / "plots" / "accuracy_blip.png")
 
 
 def test_classify_runs_of_one_experiment_make_one_matrix_over_all_their_seeds(

@@ -77,21 +77,23 @@ def figures_of(
     """Every figure of ``runs`` by file name: Figs. 3 and 4 and each group's A matrix over the
     train runs (``policy``: their evaluation actions; ``labels``: run folder -> the label of
     its group); the mean accuracy matrix of each group of classify runs of equal settings (the
-    seeds of an experiment), and all of them side by side when there are several."""
+    seeds of an experiment; an unfinished run over its finished tasks, and its group with it),
+    and all of them side by side, over the tasks all have finished, when there are several."""
     train = [r for r in runs if isinstance(r, TrainRun)]
     figures = train_figures(train, policy, labels) if train else {}
     classify = [r for r in runs if isinstance(r, ClassifyRun)]
     groups = group_classify_runs(classify, labels) if classify else {}
+    total = max((len(r.tasks) for r in classify), default=0)  # an unfinished run's: all
     for (label, results), name in zip(groups.items(), file_names(list(groups))):
-        figures[f"accuracy_{name}"] = accuracy_figure({label: results})
+        figures[f"accuracy_{name}"] = accuracy_figure({label: results}, total)
     if len(groups) > 1:
-        figures["accuracy_all"] = accuracy_figure(groups)
+        figures["accuracy_all"] = accuracy_figure(groups, total)
     return figures
 
 
 def draw_plots(cfg: PlotConfig, prog: str) -> int:
     try:
-        runs = [open_run(Path(folder)) for folder in cfg.runs]
+        runs = [open_run(Path(folder), unfinished=True) for folder in cfg.runs]
         labels = parse_labels(cfg.label or (), runs)
         figures = figures_of(runs, cfg.policy, labels)
         default = runs[0].path / "plots" if len(runs) == 1 else Path("plots")
