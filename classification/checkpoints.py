@@ -19,7 +19,7 @@ from blip_rl.classification.benchmarks import Task, get_benchmark
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.data import DataError
 from blip_rl.classification.nets import MultiHeadNet
-from blip_rl.classification.results import ClassifyRun, SeedResult, summarize
+from blip_rl.classification.results import ClassifyRun, SeedResult, first_tasks_text, summarize
 from blip_rl.core.strategy import Strategy
 from blip_rl.infra.checkpoints import (
     CheckpointError,
@@ -125,7 +125,7 @@ class UnfinishedClassifyRun(ClassifyRun):
         """``unfinished: tasks 0..2 of 0..9 done in seeds 0, 1 (seed 2 not started)``."""
         waiting = [s for s in self.classify_config.seeds if s not in self.seeds]
         return (
-            f"unfinished: tasks 0..{self.tasks_done - 1} of 0..{len(self.tasks) - 1} done in "
+            f"unfinished: {first_tasks_text(self.tasks_done, len(self.tasks))} done in "
             f"{seeds_text(self.seeds)}"
             + (f" ({seeds_text(waiting)} not started)" if waiting else "")
         )

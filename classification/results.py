@@ -142,6 +142,13 @@ def spread(records: Sequence[SeedRecord]) -> dict[str, Any]:
     }
 
 
+def first_tasks_text(k: int, total: int | None = None) -> str:
+    """The first ``k`` tasks (k >= 1), of ``total`` if given: ``tasks 0..2``, ``task 0``,
+    ``tasks 0..2 of 0..9``."""
+    first = "task 0" if k == 1 else f"tasks 0..{k - 1}"
+    return first if total is None else f"{first} of 0..{total - 1}"
+
+
 def first_tasks(results: ClassifyResults, k: int) -> ClassifyResults:
     """``results`` over its first ``k`` tasks only: each seed's matrix cut to k x k, ACC and
     BWT over those tasks (as an unfinished run's, see
@@ -288,7 +295,7 @@ def accuracy_figure(groups: Mapping[str, ClassifyResults], total: int = 0) -> Fi
     the tasks every group has finished (:func:`first_tasks`), and if those are fewer than the
     ``total`` of the sequence, each title says so."""
     k = min(len(r.tasks) for r in groups.values())
-    note = f"\nunfinished: tasks 0..{k - 1} of 0..{total - 1}" if k < total else ""
+    note = f"\nunfinished: {first_tasks_text(k, total)}" if k < total else ""
     cut = {label: first_tasks(r, k) for label, r in groups.items()}
     panels = [
         (

@@ -17,7 +17,7 @@ from blip_rl.classification.benchmarks import Benchmark, Split, Task
 from blip_rl.classification.checkpoints import restore_seed, save_seed
 from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.nets import MultiHeadNet, build_net
-from blip_rl.classification.results import SeedResult
+from blip_rl.classification.results import SeedResult, first_tasks_text
 from blip_rl.core.capacity import one_line as bits_line
 from blip_rl.core.fisher import sampled_log_prob
 from blip_rl.core.methods import make_strategy
@@ -217,7 +217,7 @@ def learn_sequence(
     if result is None:
         result = SeedResult.start(seed, n)
     elif result.tasks_done < n:
-        log.info("seed %d: tasks 0..%d restored, continuing", seed, result.tasks_done - 1)
+        log.info("seed %d: %s restored, continuing", seed, first_tasks_text(result.tasks_done))
     for k in range(result.tasks_done, n):
         started = time.perf_counter()
         model.add_head(tasks[k].classes)

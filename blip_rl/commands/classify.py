@@ -16,6 +16,7 @@ from blip_rl.classification.config import ClassifyConfig
 from blip_rl.classification.recorder import SeedRecorder
 from blip_rl.classification.results import (
     SeedResult,
+    first_tasks_text,
     format_results,
     open_classify_run,
     summarize,
@@ -131,12 +132,13 @@ def _classify(
 
 
 def saved_line(folder: Path) -> str:
-    """What a stopped seed has kept: ``tasks 0..K saved in DIR``, or ``no task done``."""
+    """What a stopped seed has kept: ``tasks 0..K saved in DIR`` (``task 0 ...``), or ``no
+    task done``."""
     try:
         kept = latest_checkpoint(folder)
     except CheckpointError as e:
         return f"no intact checkpoint: {e}"
-    return f"tasks 0..{kept.step - 1} saved in {kept.path}" if kept else "no task done"
+    return f"{first_tasks_text(kept.step)} saved in {kept.path}" if kept else "no task done"
 
 
 def _learn_seed(
