@@ -64,6 +64,11 @@ def assert_same_run(out, reference):
         assert all(np.array_equal(maps[k], ref_bits[name][k]) for k in maps), name
 
 
+def first(done):
+    """How the run's messages name its first ``done`` tasks."""
+    return "task 0" if done == 1 else f"tasks 0..{done - 1}"
+
+
 def assert_inspect_shows_the_finished_tasks(out, reference, done, seeds):
     """``inspect`` and ``heatmap`` of a run not finished: the tasks 0..done-1 that its first
     ``seeds`` seeds have finished, with the uninterrupted run's accuracies and ACC/BWT."""
@@ -71,8 +76,7 @@ def assert_inspect_shows_the_finished_tasks(out, reference, done, seeds):
     assert proc.returncode == 0, proc.stderr
     waiting = "" if seeds == 2 else " (seed 1 not started)"
     started = "seeds 0, 1" if seeds == 2 else "seed 0"
-    finished = "task 0" if done == 1 else f"tasks 0..{done - 1}"
-    assert f"unfinished: {finished} of 0..{TASKS - 1} done in {started}{waiting}" in proc.stdout
+    assert f"unfinished: {first(done)} of 0..{TASKS - 1} done in {started}{waiting}" in proc.stdout
     ref = json.loads((reference / "results.json").read_text())["acc_matrix"]
     cut = [[row[:done] for row in matrix[:done]] for matrix in ref[:seeds]]
     accs, bwts = zip(*(acc_bwt(m) for m in cut))
@@ -100,8 +104,7 @@ def test_a_killed_run_resumes_at_its_next_task_and_ends_as_if_never_killed(
     assert_inspect_shows_the_finished_tasks(out, reference, done, seeds=seed + 1)
     proc = classify(out, data=data)
     assert proc.returncode == 0, proc.stderr
-    restored = "task 0" if done == 1 else f"tasks 0..{done - 1}"
-    assert f"seed {seed}: {restored} restored, continuing" in proc.stderr
+    assert f"seed {seed}: {first(done)} restored, continuing" in proc.stderr
     learned = [line for line in proc.stderr.splitlines() if " epochs  accuracy now" in line]
     assert learned[0].startswith(f"seed {seed}  task {done} ")  # nothing finished is redone
     assert len(learned) == (TASKS - done) + (TASKS if seed == 0 else 0)

@@ -69,9 +69,10 @@ def test_consolidation_order_and_new_s_center():
     torch.testing.assert_close(layer.weight_fisher, (f0 + f_t) / 2)
     assert blip.tasks_seen == 1
     assert report[0].frozen_min == int(expected_s.min())
-    # Reach: the median Eq. 4 radius 2^-S (torch's median: the lower middle value, here the
-    # larger S's radius) times the bound, over the RMS weight.
-    radius = 2.0 ** -float(expected_s.max()) * layer.bound
+    # Reach: the median Eq. 4 radius 2^-S (both weights got the same S here) times the bound,
+    # over the RMS weight.
+    assert expected_s.min() == expected_s.max()
+    radius = 2.0 ** -float(expected_s[0, 0]) * layer.bound
     rms = float(layer.weight.detach().pow(2).mean().sqrt())
     assert report[0].reach_median == pytest.approx(radius / rms)
 
