@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from blip_rl import Blip, BlipConfig, BlipLinear, information_gain, quantize
-from blip_rl.core.consolidate import bits_to_freeze, running_fisher, weight_reach
+from blip_rl.core.consolidate import bits_to_freeze, running_fisher, weight_room
 from blip_rl.core.ewc import EwcConfig
 from blip_rl.core.methods import make_strategy
 from blip_rl.core.numerics import NumericalFault
@@ -75,13 +75,19 @@ def test_consolidation_order_and_new_s_center():
     radius = 2.0 ** -float(expected_s[0, 0]) * layer.bound
     rms = float(layer.weight.detach().pow(2).mean().sqrt())
     assert report[0].reach_median == pytest.approx(radius / rms)
+    assert report[0].movable_share == (1.0 if radius >= rms else 0.0)
 
 
-def test_reach_is_0_once_most_weights_are_fully_frozen_or_every_weight_is_0():
-    weight = torch.full((3,), 0.1)
-    assert weight_reach(weight, torch.tensor([20, 20, 0], dtype=torch.uint8), 1.0, 20, False) == 0
-    assert weight_reach(torch.zeros(3), torch.zeros(3, dtype=torch.uint8), 1.0, 20, False) == 0
-    strict = weight_reach(weight, torch.ones(3, dtype=torch.uint8), 1.0, 20, True)
+def test_room_is_the_median_radius_and_the_share_that_may_move_a_typical_weight():
+    weight = torch.full((4,), 0.1)  # RMS 0.1
+    s = torch.tensor([20, 20, 20, 0], dtype=torch.uint8)
+    reach, movable = weight_room(weight, s, 1.0, 20, False)
+    assert reach == 0 and movable == 0.25  # most fully frozen; the free one may move 1.0 >= 0.1
+    s = torch.tensor([3, 4, 3, 5], dtype=torch.uint8)  # radius 2^-S x bound 0.8 vs RMS 0.1
+    reach, movable = weight_room(weight, s, 0.8, 20, False)  # rooms 1, 0.5, 1, 0.25 RMS
+    assert reach == pytest.approx(0.5) and movable == 0.5  # torch's median: the lower middle
+    assert weight_room(torch.zeros(3), torch.zeros(3, dtype=torch.uint8), 1.0, 20, False) == (0, 0)
+    strict, _ = weight_room(weight, torch.ones(4, dtype=torch.uint8), 1.0, 20, True)
     assert strict == pytest.approx((2.0**-2 - 2.0**-21) / 0.1)
 
 

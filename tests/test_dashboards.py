@@ -211,19 +211,24 @@ def test_capacity_totals_weigh_layers_by_parameters():
     row = total(layers)
     assert row["params"] == 4 and row["frozen_mean"] == 16.0
     assert row["free_bit_share"] == pytest.approx(0.2) and row["fully_frozen_share"] == 0.75
+    assert "movable_share" not in row  # the reports predate it
+    movable = [{**layers[0], "movable_share": 1.0}, {**layers[1], "movable_share": 0.0}]
+    assert total(movable)["movable_share"] == 0.25
 
 
-def test_the_capacity_table_shows_each_layers_reach_and_none_for_older_reports():
+def test_the_capacity_table_shows_each_layers_room_and_none_for_older_reports():
     layer = {"params": 1, "bits_added_mean": 4.0, "frozen_mean": 4.0, "fully_frozen_share": 0.0,
              "free_bit_share": 0.8}  # fmt: skip
     reports = [
-        {"layers": [{"layer": "a", **layer}]},  # written before the reach was recorded
-        {"layers": [{"layer": "a", **layer, "reach_median": 0.039}]},
-        {"layers": [{"layer": "a", **layer, "reach_median": 0.01}]},
-        {"layers": [{"layer": "a", **layer, "reach_median": 2e-6}]},
-        {"layers": [{"layer": "a", **layer, "reach_median": 16.0}]},
+        {"layers": [{"layer": "a", **layer}]},  # written before the room was recorded
+        {"layers": [{"layer": "a", **layer, "reach_median": 0.039, "movable_share": 0.47}]},
+        {"layers": [{"layer": "a", **layer, "reach_median": 0.01, "movable_share": 0.004}]},
+        {"layers": [{"layer": "a", **layer, "reach_median": 2e-6, "movable_share": 0.0}]},
+        {"layers": [{"layer": "a", **layer, "reach_median": 16.0, "movable_share": 1.0}]},
     ]
     rows = [line.split() for line in capacity_table(reports, "01234").splitlines()]
-    reach = [row[-1] for row in rows if row[0] == "a"]
-    assert reach == ["-", "3.9%", "1.0%", "<0.001%", "1600%"]
-    assert all(row[-1] == "-" for row in rows if row[0] == "all")  # a median has no total
+    room = [row[-2:] for row in rows if row[0] == "a"]
+    assert room == [["-", "-"], ["3.9%", "47%"], ["1.0%", "0.40%"], ["<0.001%", "0.0%"],
+                    ["1600%", "100%"]]  # fmt: skip
+    totals = [row[-2:] for row in rows if row[0] == "all"]  # a median has no total
+    assert totals == [["-", "-"], ["-", "47%"], ["-", "0.40%"], ["-", "0.0%"], ["-", "100%"]]

@@ -9,7 +9,7 @@ from typing import Any
 LayerRows = Sequence[dict[str, Any]]
 """A BLIP task-end report's ``layers``: one :class:`LayerReport` dict per BLIP layer."""
 
-COLUMNS = ("params", "bits added", "mean frozen", "bits free", "fully frozen", "reach")
+COLUMNS = ("params", "bits added", "mean frozen", "bits free", "fully frozen", "reach", "movable")
 
 
 def percent(share: float | None) -> str:
@@ -25,13 +25,14 @@ def percent(share: float | None) -> str:
 
 
 def total(layers: LayerRows) -> dict[str, Any]:
-    """The parameter-weighted totals of ``layers`` as one row named ``all``."""
+    """The parameter-weighted totals of ``layers`` as one row named ``all`` (the movable
+    share only where every layer has it: reports written before it have not)."""
     params = sum(r["params"] for r in layers)
 
     def mean(key: str) -> float:
         return sum(r[key] * r["params"] for r in layers) / params
 
-    return {
+    row = {
         "layer": "all",
         "params": params,
         "bits_added_mean": mean("bits_added_mean"),
@@ -39,6 +40,9 @@ def total(layers: LayerRows) -> dict[str, Any]:
         "fully_frozen_share": mean("fully_frozen_share"),
         "free_bit_share": mean("free_bit_share"),
     }
+    if all("movable_share" in r for r in layers):
+        row["movable_share"] = mean("movable_share")
+    return row
 
 
 def frozen_fraction(report: dict[str, Any]) -> float | None:
@@ -63,9 +67,10 @@ def one_line(report: dict[str, Any]) -> str:
 def capacity_table(reports: Sequence[dict[str, Any]], task_names: Sequence[str]) -> str:
     """For each task end, one row per BLIP layer and a total: parameters, mean bits frozen by
     that task, mean frozen bits, share of bits still free, share of parameters with every bit
-    frozen, and the reach: how far the median weight may still move, as a share of the
-    layer's RMS weight (:func:`~blip_rl.core.consolidate.weight_reach`; a median, so the total
-    row has none). '' when the reports carry no layers (not a BLIP run)."""
+    frozen, the reach (how far the median weight may still move, as a share of the layer's
+    RMS weight; a median, so the total row has none) and the movable share (of weights that
+    may still move by the RMS weight): see :func:`~blip_rl.core.consolidate.weight_room`.
+    '' when the reports carry no layers (not a BLIP run)."""
     if not reports or not all(r.get("layers") for r in reports):
         return ""
     label = max(len("layer"), *(len(r["layer"]) for r in reports[0]["layers"])) + 2
@@ -78,6 +83,6 @@ def capacity_table(reports: Sequence[dict[str, Any]], task_names: Sequence[str])
                 f"  {row['layer']:<{label}}{row['params']:>14,}"
                 f"{row['bits_added_mean']:>14.2f}{row['frozen_mean']:>14.2f}"
                 f"{100 * row['free_bit_share']:>13.1f}%{100 * row['fully_frozen_share']:>13.1f}%"
-                f"{percent(row.get('reach_median')):>14}"
+                f"{percent(row.get('reach_median')):>14}{percent(row.get('movable_share')):>14}"
             )
     return "\n".join(lines)

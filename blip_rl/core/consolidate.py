@@ -116,17 +116,23 @@ class LayerReport:
     frozen_max: int
     fully_frozen_share: float  # parameters with S = N
     free_bit_share: float  # sum(N - S) / (N * params)
-    reach_median: float  # weights only: median Eq. 4 radius / RMS weight (see weight_reach)
+    reach_median: float  # weights only: median Eq. 4 radius / RMS weight (see weight_room)
+    movable_share: float  # weights only: share whose radius is >= the RMS weight
 
 
-def weight_reach(
+def weight_room(
     weight: Tensor, frozen_bits: Tensor, bound: float, bits: int, strict: bool
-) -> float:
-    """How far the median weight may still move under Eq. 4, as a share of the tensor's RMS
-    weight: median(radius(S)) * bound / sqrt(mean(w^2)); 0 once more than half are fully
-    frozen (or every weight is 0). Frozen bits say how much of each code is fixed; this says
-    whether what is left can still change the layer: S frozen bits leave a radius of
+) -> tuple[float, float]:
+    """How much the weights may still move under Eq. 4, against the tensor's RMS weight
+    sqrt(mean(w^2)): ``(reach, movable)``. Frozen bits say how much of each code is fixed; this
+    says whether what is left can still change the layer: S frozen bits leave a radius of
     2^-S * bound, and bound = 6 / sqrt(fan) is several times the RMS weight.
+
+    - reach: the median radius * bound / RMS (0 once more than half are fully frozen);
+    - movable: the share of weights whose radius * bound is at least the RMS weight, i.e.
+      that may still move by a typical weight (a median hides a split into weights with no
+      frozen bit and weights with many; this share shows it).
+    Both are 0 if every weight is 0.
 
     Args:
         weight: the weight tensor, any shape, in its own units.
@@ -137,8 +143,9 @@ def weight_reach(
     """
     rms = float(weight.float().pow(2).mean().sqrt())
     if rms == 0.0:
-        return 0.0
-    return float(freeze_radius(frozen_bits, bits, strict).median()) * bound / rms
+        return 0.0, 0.0
+    room = freeze_radius(frozen_bits, bits, strict) * (bound / rms)
+    return float(room.median()), float((room >= 1.0).float().mean())
 
 
 @torch.no_grad()
@@ -177,6 +184,9 @@ def consolidate_layer(
         added.append(new_bits.flatten())
         frozen.append(state_s.flatten())
     layer.tasks_seen.fill_(t)
+    reach, movable = weight_room(
+        layer.weight, layer.frozen_bits("weight"), layer.bound, layer.bits, strict
+    )
     n_added = torch.cat(added).float()
     s = torch.cat(frozen)
     return LayerReport(
@@ -188,9 +198,8 @@ def consolidate_layer(
         frozen_max=int(s.max()),
         fully_frozen_share=float((s == layer.bits).float().mean()),
         free_bit_share=float((layer.bits - s.float()).sum() / (layer.bits * s.numel())),
-        reach_median=weight_reach(
-            layer.weight, layer.frozen_bits("weight"), layer.bound, layer.bits, strict
-        ),
+        reach_median=reach,
+        movable_share=movable,
     )
 
 
