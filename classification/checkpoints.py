@@ -113,10 +113,6 @@ class UnfinishedClassifyRun(ClassifyRun):
         return list(self.sequence)
 
     @property
-    def tasks_done(self) -> int:
-        return len(self.results.tasks)
-
-    @property
     def finished(self) -> bool:
         return False
 
