@@ -5,6 +5,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -166,9 +167,13 @@ def test_the_classify_table_gives_estimates_and_paired_differences(tmp_path):
                       "--group", "again", str(out))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[1:3] == ["| method | n | acc (%) | bwt (%) |", "|---|---|---|---|"]
-    assert re.fullmatch(r"\| blip \| 2 \| [\d.]+ ± [\d.]+ \[[\d.]+, [\d.]+\] \| .+ \|", lines[3])
+    assert lines[1:3] == ["| method | n | acc (%) | bwt (%) | la (%) |", "|---|---|---|---|---|"]
+    estimate = r"[\d.]+ ± [\d.]+ \[[\d.]+, [\d.]+\]"
+    assert re.fullmatch(rf"\| blip \| 2 \| {estimate} \| .+ \| {estimate} \|", lines[3])
     assert "- acc                          blip - again: +0.00" in proc.stdout
+    matrices = json.loads((out / "results.json").read_text())["acc_matrix"]
+    la = np.mean([np.mean([m[j][j] for j in range(len(m))]) for m in matrices])
+    assert lines[3].split(" | ")[4].startswith(f"{la:.2f} ± ")  # the mean of each task at its end
 
 
 @pytest.mark.slow

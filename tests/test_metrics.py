@@ -6,9 +6,17 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blip_rl import Accuracy, acc_bwt
-from blip_rl.core.metrics import difference, estimate, pairwise_differences, t_test
+from blip_rl.core.metrics import (
+    difference,
+    estimate,
+    learning_accuracy,
+    pairwise_differences,
+    t_test,
+)
 from blip_rl.infra.tables import difference_lines
 
 
@@ -30,6 +38,29 @@ def test_single_task_has_zero_bwt_and_missing_entries_are_refused():
         acc_bwt([[0.5], [0.4]])
     with pytest.raises(ValueError):
         acc_bwt([])
+
+
+def test_learning_accuracy_is_the_mean_of_the_diagonal():
+    a = [[0.9, None, None], [0.8, 0.7, None], [0.6, 0.5, 0.4]]
+    assert learning_accuracy(a) == pytest.approx((0.9 + 0.7 + 0.4) / 3)
+    with pytest.raises(ValueError, match="A\\[i\\]\\[j\\] for every j <= i"):
+        learning_accuracy([[0.5], [0.4]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 8).flatmap(
+        lambda t: st.lists(
+            st.lists(st.floats(0, 100), min_size=t, max_size=t), min_size=t, max_size=t
+        )
+    )
+)
+def test_acc_splits_into_learning_and_keeping(matrix):
+    """ACC = LA + BWT (T-1)/T for any score matrix: a difference in ACC is one in LA plus one
+    in BWT (T-1)/T (what the pfmnist tables read)."""
+    acc, bwt = acc_bwt(matrix)
+    t = len(matrix)
+    assert acc == pytest.approx(learning_accuracy(matrix) + bwt * (t - 1) / t, abs=1e-9)
 
 
 def test_accuracy_metric():

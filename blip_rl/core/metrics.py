@@ -1,4 +1,4 @@
-"""Continual-learning metrics: accuracy, ACC/BWT of a score matrix (Eqs. 10-11), and the
+"""Continual-learning metrics: accuracy, ACC/BWT (Eqs. 10-11) and LA of a score matrix, and the
 mean and spread of a metric over seeds."""
 
 from __future__ import annotations
@@ -35,6 +35,15 @@ class Accuracy:
         return self.correct / self.total if self.total else 0.0
 
 
+def tasks_of(scores: Sequence[Sequence[float | None]]) -> int:
+    """T of a score matrix that holds A[i][j] for every j <= i (else ValueError)."""
+    if not scores:
+        raise ValueError("empty score matrix")
+    if any(len(row) < i + 1 for i, row in enumerate(scores)):
+        raise ValueError("score matrix must hold A[i][j] for every j <= i")
+    return len(scores)
+
+
 def acc_bwt(scores: Sequence[Sequence[float | None]]) -> tuple[float, float]:
     """ACC and BWT of a T x T score matrix, in the units of ``scores``.
 
@@ -43,17 +52,22 @@ def acc_bwt(scores: Sequence[Sequence[float | None]]) -> tuple[float, float]:
     ACC = (1/T) sum_j A[T-1][j] (Eq. 10); BWT = (1/(T-1)) sum_{j<T-1} (A[T-1][j] - A[j][j])
     (Eq. 11, over T-1 as the paper writes, not T as the authors' code divides); BWT = 0 for T = 1.
     """
-    t = len(scores)
-    if t == 0:
-        raise ValueError("empty score matrix")
-    if any(len(row) < i + 1 for i, row in enumerate(scores)):
-        raise ValueError("score matrix must hold A[i][j] for every j <= i")
+    t = tasks_of(scores)
     final = [float(scores[-1][j]) for j in range(t)]
     acc = sum(final) / t
     if t == 1:
         return acc, 0.0
     bwt = sum(final[j] - float(scores[j][j]) for j in range(t - 1)) / (t - 1)
     return acc, bwt
+
+
+def learning_accuracy(scores: Sequence[Sequence[float | None]]) -> float:
+    """LA of a T x T score matrix (Riemer et al., ICLR 2019), in the units of ``scores``: the
+    mean score of each task right after it was learned, (1/T) sum_j A[j][j]. How well new
+    tasks are learned, whatever is kept of them; ACC = LA + BWT (T-1)/T, so a difference in
+    ACC splits into one in learning (LA) and one in keeping (BWT)."""
+    t = tasks_of(scores)
+    return sum(float(scores[j][j]) for j in range(t)) / t
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
