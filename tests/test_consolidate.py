@@ -1,3 +1,4 @@
+import logging
 import math
 
 import pytest
@@ -57,7 +58,8 @@ def test_consolidation_order_and_new_s_center():
     assert torch.equal(layer.weight_fisher, torch.full((1, 2), f0))
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([[0.3, -0.7]]) * layer.bound)
-    u = layer.weight.detach() / layer.bound
+    w = layer.weight.detach().clone()
+    u = w / layer.bound
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # F_t = mean of squared inputs = [0.5, 0.5]
     f_t = torch.full((1, 2), 0.5)
     report = blip.consolidate([x], fixed_fisher_ll)
@@ -69,6 +71,9 @@ def test_consolidation_order_and_new_s_center():
     torch.testing.assert_close(layer.weight_fisher, (f0 + f_t) / 2)
     assert blip.tasks_seen == 1
     assert report[0].frozen_min == int(expected_s.min())
+    # The snap's cost, 1/2 sum F_t (c bound - w)^2, in nats.
+    shift = expected_c * layer.bound - w
+    assert report[0].snap_kl == pytest.approx(0.5 * float((f_t * shift**2).sum()))
     # Reach: the median Eq. 4 radius 2^-S (both weights got the same S here) times the bound,
     # over the RMS weight.
     assert expected_s.min() == expected_s.max()
@@ -100,6 +105,26 @@ def test_zero_bit_weights_are_snapped_to_zero_unless_snap_is_off():
         blip.consolidate([torch.tensor([[1.0, 0.0]])], fixed_fisher_ll)
         assert layer.weight_frozen_bits[0, 1] == 0
         assert layer.weight[0, 1].item() == (0.0 if snap else w[0, 1].item())
+
+
+@pytest.mark.parametrize(("budget", "snap", "warns"), [(0.05, True, True), (0.05, False, False),
+                                                      (1.0, True, False)])  # fmt: skip
+def test_a_costly_snap_warns_and_names_no_snap(caplog, budget, snap, warns):
+    layer = BlipLinear(2, 1, bias=False)
+    blip = Blip(nn.Sequential(layer), BlipConfig(fisher_prior=1e-6, bit_budget=budget, snap=snap))
+    with torch.no_grad():  # u = 0.2: Q(u, 1) = 0, a move of 0.2 bound; many bits: < 2^-10 bound
+        layer.weight.fill_(0.2 * layer.bound)
+    x = torch.full((1, 2), 10.0)  # F_t = 100 for both weights
+    with caplog.at_level(logging.WARNING, logger="blip_rl.core.blip"):
+        (report,) = blip.consolidate([x], fixed_fisher_ll)
+    if budget < 1:  # 2 of the 40 free bits: one per weight
+        assert layer.weight_frozen_bits.tolist() == [[1, 1]]
+    assert ("--no-snap" in caplog.text) == warns
+    if warns:
+        assert report.snap_kl == pytest.approx(0.5 * 2 * 100 * (0.2 * layer.bound) ** 2)
+        assert "after task 0" in caplog.text and "1.00 frozen bits per weight" in caplog.text
+    else:  # no snap: no cost; many bits: a move under 2^-10 bound
+        assert report.snap_kl < 1e-3 and (snap or report.snap_kl == 0.0)
 
 
 def test_second_task_uses_t_and_the_running_fisher():

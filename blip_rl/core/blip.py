@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -19,7 +20,14 @@ from blip_rl.core.layers import blip_layers
 from blip_rl.core.options import option, with_defaults
 from blip_rl.core.strategy import Strategy
 
+log = logging.getLogger(__name__)
+
 BUDGET_OVER = ("all", "live")
+SNAP_KL_WARN = 0.01
+"""Nats of the snap's estimated cost (:func:`~blip_rl.core.consolidate.snap_cost`, summed over
+the layers) above which a task end warns. Measured on pdigits (seed 0, 10 epochs): the paper's
+schedule costs 1e-5 nats or less at every task end; ``--bit-budget 0.05`` (1 frozen bit per
+weight after task 0) costs 0.021, and task 0's accuracy fell from 92.8% (no snap) to 90.3%."""
 FLOAT32_TINY = float(torch.finfo(torch.float32).tiny)
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
@@ -205,6 +213,17 @@ class Blip(Strategy):
             )
             for name, layer in self.layers
         ]
+        cost = sum(r.snap_kl for r in reports)
+        if cost > SNAP_KL_WARN:
+            frozen = sum(r.frozen_mean * r.params for r in reports) / sum(r.params for r in reports)
+            log.warning(
+                "the snap after task %d cost it about %.2g nats (1/2 sum F (c - w)^2): it rounds "
+                "each weight to its S-bit centre, coarse at %.2f frozen bits per weight; "
+                "prefer snap=False (--no-snap) with so few",
+                self.tasks_seen - 1,
+                cost,
+                frozen,
+            )
         if cfg.release:
             released = release_units(layers[-1], cfg.release, cfg.fisher_prior)
             self.model.release_features(released)  # type: ignore[operator]

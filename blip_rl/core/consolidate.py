@@ -118,6 +118,23 @@ class LayerReport:
     free_bit_share: float  # sum(N - S) / (N * params)
     reach_median: float  # weights only: median Eq. 4 radius / RMS weight (see weight_room)
     movable_share: float  # weights only: share whose radius is >= the RMS weight
+    snap_kl: float  # nats: what the snap cost the task just learned (see snap_cost)
+
+
+def snap_cost(fisher: Tensor, shift: Tensor) -> float:
+    """The snap's cost to the task just learned, in nats: ``1/2 sum(F_t shift^2)``, the
+    second-order (diagonal Fisher) estimate of the mean KL divergence between the network's
+    outputs before and after every weight moves by ``shift``.
+
+    A weight the task did not use (F_t = 0) costs nothing however far it moves, so a snap that
+    zeroes dead weights is free and one that rounds used weights to a coarse S-bit centre is not.
+
+    Args:
+        fisher: F_t, the per-sample mean squared gradient of the log-likelihood, in
+            1/(parameter unit)^2.
+        shift: the snap's move ``c * bound - w``, like ``fisher``, in parameter units.
+    """
+    return 0.5 * float((fisher.double() * shift.double().pow(2)).sum())
 
 
 def weight_room(
@@ -166,10 +183,12 @@ def consolidate_layer(
 
     In order: IG from the running Fisher, S += n_t, c = Q(u, new S), snap u <- c (then the
     clip, which only moves u where |c| exceeds the range limit), running Fisher update,
-    ``tasks_seen`` += 1.
+    ``tasks_seen`` += 1. The report's ``snap_kl`` is the snap's :func:`snap_cost` (0 without
+    the snap).
     """
     t = int(layer.tasks_seen) + 1
     added, frozen = [], []
+    kl = 0.0
     for pname, param, bound in layer.blip_tensors():
         state_s, center, fisher = layer.frozen_bits(pname), layer.center(pname), layer.fisher(pname)
         gain = information_gain(fisher, fisher_new[pname], t, ig)
@@ -178,6 +197,7 @@ def consolidate_layer(
         state_s += new_bits
         center.copy_(quantize(param / bound, state_s))
         if snap:
+            kl += snap_cost(fisher_new[pname], center * bound - param)
             param.copy_(center * bound)
         clip_(param, center, state_s, bound, layer.bits, strict)
         fisher.copy_(running_fisher(fisher, fisher_new[pname], t))
@@ -200,6 +220,7 @@ def consolidate_layer(
         free_bit_share=float((layer.bits - s.float()).sum() / (layer.bits * s.numel())),
         reach_median=reach,
         movable_share=movable,
+        snap_kl=kl,
     )
 
 
