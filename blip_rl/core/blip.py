@@ -13,6 +13,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.utils.hooks import RemovableHandle
 
+from blip_rl.core.capacity import total
 from blip_rl.core.clip import BlipClip
 from blip_rl.core.consolidate import IG_FORMS, LayerReport, consolidate_layer, release_units
 from blip_rl.core.fisher import LogLikelihood, fisher_diagonal
@@ -215,7 +216,7 @@ class Blip(Strategy):
         ]
         cost = sum(r.snap_kl for r in reports)
         if cost > SNAP_KL_WARN:
-            frozen = sum(r.frozen_mean * r.params for r in reports) / sum(r.params for r in reports)
+            frozen = total([asdict(r) for r in reports])["frozen_mean"]
             log.warning(
                 "the snap after task %d cost it about %.2g nats (1/2 sum F (c - w)^2): it rounds "
                 "each weight to its S-bit centre, coarse at %.2f frozen bits per weight; "
