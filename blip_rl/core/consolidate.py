@@ -197,8 +197,9 @@ def consolidate_layer(
         state_s += new_bits
         center.copy_(quantize(param / bound, state_s))
         if snap:
-            kl += snap_cost(fisher_new[pname], center * bound - param)
-            param.copy_(center * bound)
+            snapped = center * bound
+            kl += snap_cost(fisher_new[pname], snapped - param)
+            param.copy_(snapped)
         clip_(param, center, state_s, bound, layer.bits, strict)
         fisher.copy_(running_fisher(fisher, fisher_new[pname], t))
         added.append(new_bits.flatten())
