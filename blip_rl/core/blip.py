@@ -218,8 +218,8 @@ class Blip(Strategy):
         if cost > SNAP_KL_WARN:
             frozen = total([asdict(r) for r in reports])["frozen_mean"]
             log.warning(
-                "the snap after task %d cost it about %.2g nats (1/2 sum F (c - w)^2): it rounds "
-                "each weight to its S-bit centre, coarse at %.2f frozen bits per weight; "
+                "the snap after task %d cost it about %.2g nats (1/2 sum F (c bound - w)^2): it "
+                "rounds each weight to its S-bit centre, coarse at %.2f frozen bits per weight; "
                 "prefer snap=False (--no-snap) with so few",
                 self.tasks_seen - 1,
                 cost,
